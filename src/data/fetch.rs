@@ -1,0 +1,241 @@
+//! Downloads of the full MNIST and Fashion-MNIST sets from their usual public
+//! mirrors, each file checked against its published MD5 (the checksums
+//! torchvision uses) and written atomically: a file is streamed to a
+//! temporary name beside its target, checked, and only then renamed into
+//! place. A failed or corrupt download leaves nothing behind.
+use super::mnist::FILE_STEMS;
+use crate::error::{Error, Result};
+use md5::{Digest, Md5};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A data set that can be fetched: mirrors tried in order, and the expected
+/// MD5 of each file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteDataset {
+    pub name: String,
+    /// Base URLs ending in `/`; a file's URL is base + file name.
+    pub mirrors: Vec<String>,
+    /// `(file name, lower-case hex MD5)`.
+    pub files: Vec<(String, String)>,
+}
+
+impl RemoteDataset {
+    /// The original MNIST (LeCun, Cortes, Burges), 60,000 + 10,000 digits.
+    pub fn mnist() -> Self {
+        Self::standard(
+            "mnist",
+            &[
+                "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                "https://storage.googleapis.com/cvdf-datasets/mnist/",
+                "http://yann.lecun.com/exdb/mnist/",
+            ],
+            [
+                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "d53e105ee54ea40749a09fcbcd1e9432",
+                "9fb629c4189551a2d022fa330f9573f3",
+                "ec29112dd5afa0611ce80d1b7f02629c",
+            ],
+        )
+    }
+
+    /// Fashion-MNIST (Xiao, Rasul, Vollgraf 2017), 60,000 + 10,000 images.
+    pub fn fashion_mnist() -> Self {
+        Self::standard(
+            "fashion-mnist",
+            &[
+                "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+            ],
+            [
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+            ],
+        )
+    }
+
+    /// Looks a data set up by name: `mnist` or `fashion-mnist`.
+    pub fn by_name(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().replace('_', "-").as_str() {
+            "mnist" => Ok(Self::mnist()),
+            "fashion-mnist" | "fashion" | "fashionmnist" => Ok(Self::fashion_mnist()),
+            _ => Err(Error::config("dataset", format!("`{name}` is not a known data set: use mnist or fashion-mnist"))),
+        }
+    }
+
+    /// The same files from other mirrors (e.g. a local copy).
+    pub fn with_mirrors(mut self, mirrors: Vec<String>) -> Self {
+        self.mirrors = mirrors;
+        self
+    }
+
+    fn standard(name: &str, mirrors: &[&str], md5s: [&str; 4]) -> Self {
+        Self {
+            name: name.into(),
+            mirrors: mirrors.iter().map(|m| m.to_string()).collect(),
+            files: FILE_STEMS.iter().zip(md5s).map(|(s, m)| (format!("{s}.gz"), m.to_string())).collect(),
+        }
+    }
+}
+
+/// What happened to each file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// Already present with the right checksum: not downloaded again.
+    AlreadyPresent(PathBuf),
+    /// Downloaded from the given URL and verified.
+    Downloaded { path: PathBuf, url: String, bytes: u64 },
+}
+
+/// Hex MD5 of a file.
+pub fn md5_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fetches every file of `dataset` into `dir`, trying the mirrors in order
+/// for each file. Files already present with the right checksum are kept.
+/// `on_progress(file, bytes_so_far, total_if_known)` is called as data arrives.
+pub fn fetch_dataset(
+    dataset: &RemoteDataset,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&str, u64, Option<u64>),
+) -> Result<Vec<FetchOutcome>> {
+    if dataset.mirrors.is_empty() {
+        return Err(Error::config("mirrors", "no mirror to download from"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(20)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_recv_body(Some(Duration::from_secs(900)))
+        .build()
+        .into();
+    let mut outcomes = Vec::new();
+    for (file, md5) in &dataset.files {
+        let target = dir.join(file);
+        if target.is_file() && md5_file(&target)? == *md5 {
+            outcomes.push(FetchOutcome::AlreadyPresent(target));
+            continue;
+        }
+        let mut failures = Vec::new();
+        let mut done = None;
+        for mirror in &dataset.mirrors {
+            let url = format!("{}{file}", ensure_slash(mirror));
+            match download_verified(&agent, &url, &target, md5, &mut |n, t| on_progress(file, n, t)) {
+                Ok(bytes) => {
+                    done = Some(FetchOutcome::Downloaded { path: target.clone(), url, bytes });
+                    break;
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        match done {
+            Some(o) => outcomes.push(o),
+            None => {
+                return Err(Error::Download {
+                    url: file.clone(),
+                    what: format!(
+                        "every mirror failed ({}); nothing was written for this file. \
+                         Check the network, or pass --mirror URL of a copy you trust",
+                        failures.join("; ")
+                    ),
+                })
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+fn ensure_slash(s: &str) -> String {
+    if s.ends_with('/') { s.to_string() } else { format!("{s}/") }
+}
+
+/// Streams `url` to a temporary file beside `target`, checks its MD5, then
+/// renames it into place. On any failure the temporary file is removed.
+fn download_verified(
+    agent: &ureq::Agent,
+    url: &str,
+    target: &Path,
+    md5: &str,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<u64> {
+    let err = |what: String| Error::Download { url: url.to_string(), what };
+    let tmp = crate::fsutil::temp_path(target);
+    let result = (|| -> Result<u64> {
+        let resp = agent.get(url).call().map_err(|e| err(e.to_string()))?;
+        let total = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let mut body = resp.into_body().into_reader();
+        let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut hasher = Md5::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n_total = 0u64;
+        loop {
+            let n = body.read(&mut buf).map_err(|e| err(format!("connection broke after {n_total} bytes: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).map_err(|e| Error::io(&tmp, e))?;
+            n_total += n as u64;
+            progress(n_total, total);
+        }
+        if let Some(t) = total.filter(|&t| t != n_total) {
+            return Err(err(format!("got {n_total} bytes, the server announced {t}")));
+        }
+        let got = hex(&hasher.finalize());
+        if got != md5 {
+            return Err(err(format!("checksum mismatch: MD5 {got}, expected {md5}; the file was rejected")));
+        }
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(file);
+        std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
+        Ok(n_total)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_and_unknown_is_an_error() {
+        assert_eq!(RemoteDataset::by_name("MNIST").unwrap().files.len(), 4);
+        assert_eq!(RemoteDataset::by_name("fashion_mnist").unwrap().name, "fashion-mnist");
+        let e = RemoteDataset::by_name("cifar").unwrap_err().to_string();
+        assert!(e.contains("cifar") && e.contains("fashion-mnist"), "{e}");
+    }
+
+    #[test]
+    fn md5_of_known_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("abc");
+        std::fs::write(&p, b"abc").unwrap();
+        // printf abc | md5sum
+        assert_eq!(md5_file(&p).unwrap(), "900150983cd24fb0d6963f7d28e17f72");
+    }
+}

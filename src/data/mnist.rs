@@ -1,0 +1,284 @@
+//! MNIST-format data sets: the four standard IDX files of a split into train
+//! and test, read from a directory, from the copy embedded in this crate, or
+//! from Debian's Fashion-MNIST package.
+use super::idx;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The standard file stems of an MNIST-format directory (a `.gz` suffix is optional).
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+/// All four, in the order train images, train labels, test images, test labels.
+pub const FILE_STEMS: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// Where Debian's package `dataset-fashion-mnist` installs Fashion-MNIST.
+pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+const EMBEDDED: [&[u8]; 4] = [
+    include_bytes!("../../data/mnist-10k/train-images-idx3-ubyte.gz"),
+    include_bytes!("../../data/mnist-10k/train-labels-idx1-ubyte.gz"),
+    include_bytes!("../../data/mnist-10k/t10k-images-idx3-ubyte.gz"),
+    include_bytes!("../../data/mnist-10k/t10k-labels-idx1-ubyte.gz"),
+];
+
+/// Class names of MNIST (digits).
+pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+/// Class names of Fashion-MNIST.
+pub const FASHION_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// Images with their labels: `n` images of `rows x cols` bytes (0 = black background, 255 = ink).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    pub rows: usize,
+    pub cols: usize,
+    /// `n * rows * cols` bytes, image after image, row-major.
+    pub pixels: Vec<u8>,
+    /// `n` labels.
+    pub labels: Vec<u8>,
+}
+
+impl ImageSet {
+    /// Builds a set, checking that the sizes agree.
+    pub fn new(rows: usize, cols: usize, pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
+        if rows * cols == 0 || pixels.len() != labels.len() * rows * cols {
+            return Err(Error::Shape(format!(
+                "{} pixel bytes do not make {} images of {rows}x{cols}",
+                pixels.len(),
+                labels.len()
+            )));
+        }
+        Ok(Self { rows, cols, pixels, labels })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels per image (`rows * cols`).
+    pub fn image_size(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// The bytes of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let s = self.image_size();
+        &self.pixels[i * s..(i + 1) * s]
+    }
+
+    /// How many images carry each label 0..=9 (larger labels are counted in the last slot).
+    pub fn label_counts(&self) -> [usize; 10] {
+        let mut c = [0; 10];
+        for &l in &self.labels {
+            c[(l as usize).min(9)] += 1;
+        }
+        c
+    }
+
+    /// The first `n` images (or all, if fewer), e.g. to show a few real digits.
+    pub fn take(&self, n: usize) -> ImageSet {
+        let n = n.min(self.len());
+        ImageSet {
+            rows: self.rows,
+            cols: self.cols,
+            pixels: self.pixels[..n * self.image_size()].to_vec(),
+            labels: self.labels[..n].to_vec(),
+        }
+    }
+
+    /// Images as a float tensor `[n, rows*cols]` scaled to `[-1, 1]`
+    /// (`x / 127.5 - 1`, the same as ToTensor then Normalize(0.5, 0.5)).
+    pub fn to_tensor_pm1(&self, device: tch::Device) -> tch::Tensor {
+        // [n*rows*cols] u8 -> [n, rows*cols] f32 in [-1, 1]
+        tch::Tensor::from_slice(&self.pixels)
+            .view([self.len() as i64, self.image_size() as i64])
+            .to_device(device)
+            .to_kind(tch::Kind::Float)
+            / 127.5
+            - 1.0
+    }
+}
+
+/// Which data a run uses. Serialised into every run's `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+pub enum DataSource {
+    /// The 10,000 real MNIST digits embedded in the crate (9,003 train, 997 test).
+    Embedded,
+    /// A directory holding the four standard IDX files (MNIST or Fashion-MNIST), gzipped or not.
+    Dir(PathBuf),
+    /// Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
+    DebianFashionMnist,
+}
+
+impl Default for DataSource {
+    fn default() -> Self {
+        DataSource::Embedded
+    }
+}
+
+impl std::fmt::Display for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataSource::Embedded => write!(f, "embedded MNIST subset (10,000 digits)"),
+            DataSource::Dir(p) => write!(f, "{}", p.display()),
+            DataSource::DebianFashionMnist => write!(f, "Fashion-MNIST at {DEBIAN_FASHION_MNIST_DIR}"),
+        }
+    }
+}
+
+/// A train/test pair of image sets.
+#[derive(Debug, Clone)]
+pub struct MnistData {
+    pub train: ImageSet,
+    pub test: ImageSet,
+    pub source: DataSource,
+}
+
+impl MnistData {
+    /// Loads whatever `source` names.
+    pub fn load(source: &DataSource) -> Result<Self> {
+        match source {
+            DataSource::Embedded => embedded(),
+            DataSource::Dir(d) => load_dir(d),
+            DataSource::DebianFashionMnist => debian_fashion_mnist(),
+        }
+    }
+}
+
+/// The embedded 10,000-digit real MNIST subset: works offline, no set-up.
+/// See `data/README.md` for its source, licence and checksums.
+pub fn embedded() -> Result<MnistData> {
+    let name = |i: usize| PathBuf::from(format!("<embedded>/{}.gz", FILE_STEMS[i]));
+    let parse = |i: usize, magic: u32| -> Result<idx::IdxArray> {
+        let bytes = decompress(EMBEDDED[i]).map_err(|e| Error::data(name(i), e))?;
+        idx::parse_idx_u8(&bytes, magic, &name(i))
+    };
+    let train = pair(parse(0, idx::IMAGES_MAGIC)?, parse(1, idx::LABELS_MAGIC)?, &name(0), &name(1))?;
+    let test = pair(parse(2, idx::IMAGES_MAGIC)?, parse(3, idx::LABELS_MAGIC)?, &name(2), &name(3))?;
+    Ok(MnistData { train, test, source: DataSource::Embedded })
+}
+
+fn decompress(gz: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Finds `stem` or `stem.gz` in `dir`.
+pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
+    for name in [format!("{stem}.gz"), stem.to_string()] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(Error::data(
+        dir.join(format!("{stem}.gz")),
+        format!(
+            "missing: {} must hold {stem} or {stem}.gz (the four standard MNIST/Fashion-MNIST files); \
+             `gan-tutorial data fetch mnist --dir {}` downloads them",
+            dir.display(),
+            dir.display()
+        ),
+    ))
+}
+
+/// Loads the four standard IDX files from `dir` (gzipped or not).
+pub fn load_dir(dir: impl AsRef<Path>) -> Result<MnistData> {
+    let dir = dir.as_ref();
+    if !dir.is_dir() {
+        return Err(Error::data(dir, "not a directory: give the folder that holds the four IDX files"));
+    }
+    let files: Vec<PathBuf> = FILE_STEMS.iter().map(|s| find_file(dir, s)).collect::<Result<_>>()?;
+    let train = pair(idx::read_images(&files[0])?, idx::read_labels(&files[1])?, &files[0], &files[1])?;
+    let test = pair(idx::read_images(&files[2])?, idx::read_labels(&files[3])?, &files[2], &files[3])?;
+    Ok(MnistData { train, test, source: DataSource::Dir(dir.to_path_buf()) })
+}
+
+/// Fashion-MNIST from Debian's package `dataset-fashion-mnist`
+/// (`apt-get install dataset-fashion-mnist`), or an error saying how to get it.
+pub fn debian_fashion_mnist() -> Result<MnistData> {
+    let dir = Path::new(DEBIAN_FASHION_MNIST_DIR);
+    if !dir.is_dir() {
+        return Err(Error::data(
+            dir,
+            "Fashion-MNIST is not installed here: `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), \
+             or `gan-tutorial data fetch fashion-mnist --dir DIR` and then use `--data DIR`",
+        ));
+    }
+    let mut d = load_dir(dir)?;
+    d.source = DataSource::DebianFashionMnist;
+    Ok(d)
+}
+
+fn pair(images: idx::IdxArray, labels: idx::IdxArray, ipath: &Path, lpath: &Path) -> Result<ImageSet> {
+    if images.dims[0] != labels.dims[0] {
+        return Err(Error::data(
+            lpath,
+            format!("{} labels, but {} holds {} images", labels.dims[0], ipath.display(), images.dims[0]),
+        ));
+    }
+    if let Some(bad) = labels.data.iter().find(|&&l| l > 9) {
+        return Err(Error::data(lpath, format!("label {bad} is out of range 0..=9")));
+    }
+    ImageSet::new(images.dims[1], images.dims[2], images.data, labels.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_subset_is_the_documented_real_mnist() {
+        let d = embedded().unwrap();
+        assert_eq!((d.train.len(), d.test.len()), (9003, 997));
+        assert_eq!((d.train.rows, d.train.cols), (28, 28));
+        assert_eq!(d.train.label_counts(), [901, 1015, 892, 929, 882, 777, 913, 963, 850, 881]);
+        assert_eq!(d.test.label_counts(), [100, 112, 99, 103, 98, 86, 101, 107, 94, 97]);
+        // Real digits: mostly background, some ink, border pixels empty.
+        let img = d.train.image(0);
+        let ink = img.iter().filter(|&&p| p > 128).count();
+        assert!((40..400).contains(&ink), "ink pixels {ink}");
+        assert_eq!(img[0], 0);
+    }
+
+    #[test]
+    fn load_dir_reads_plain_and_gz_and_names_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("train-images-idx3-ubyte") && e.contains("data fetch"), "{e}");
+        let d = embedded().unwrap();
+        let small = d.train.take(5);
+        std::fs::write(dir.path().join(TRAIN_IMAGES), idx::encode_images(5, 28, 28, &small.pixels)).unwrap();
+        std::fs::write(dir.path().join(TRAIN_LABELS), idx::encode_labels(&small.labels)).unwrap();
+        for (i, stem) in [(2, TEST_IMAGES), (3, TEST_LABELS)] {
+            std::fs::write(dir.path().join(format!("{stem}.gz")), EMBEDDED[i]).unwrap();
+        }
+        let got = load_dir(dir.path()).unwrap();
+        assert_eq!(got.train, small);
+        assert_eq!(got.test, d.test);
+        // Labels count disagreeing with images is named.
+        std::fs::write(dir.path().join(TRAIN_LABELS), idx::encode_labels(&small.labels[..4])).unwrap();
+        let e = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("4 labels") && e.contains("5 images"), "{e}");
+    }
+
+    #[test]
+    fn scaling_to_pm1() {
+        let set = ImageSet::new(1, 3, vec![0, 255, 51], vec![1]).unwrap();
+        let t = set.to_tensor_pm1(tch::Device::Cpu);
+        assert_eq!(t.size(), vec![1, 3]);
+        let v: Vec<f32> = t.view([-1]).try_into().unwrap();
+        assert!((v[0] + 1.0).abs() < 1e-6 && (v[1] - 1.0).abs() < 1e-6 && (v[2] + 0.6).abs() < 1e-6, "{v:?}");
+    }
+}

@@ -1,0 +1,63 @@
+//! One error type for the library. Every message names what is at fault (a
+//! file, a shape, a setting) and what to do about it, so that a notebook cell
+//! shows a sentence a student can act on instead of a panic.
+use std::path::PathBuf;
+
+/// The library's error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A data file could not be read or is not what it claims to be.
+    #[error("{path}: {what}")]
+    Data { path: PathBuf, what: String },
+
+    /// A setting (config field, CLI flag, environment variable) is out of range.
+    #[error("invalid setting `{name}`: {what}")]
+    Config { name: String, what: String },
+
+    /// CUDA or another device was asked for and cannot be used.
+    #[error("device: {0}")]
+    Device(String),
+
+    /// A download failed, or its content did not match the expected checksum.
+    #[error("download of {url}: {what}")]
+    Download { url: String, what: String },
+
+    /// A tensor had a shape or kind the function cannot take.
+    #[error("shape: {0}")]
+    Shape(String),
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// libtorch reported an error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+
+    /// Drawing a figure failed.
+    #[error("plot: {0}")]
+    Plot(String),
+
+    /// JSON (de)serialisation failed.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn data(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::Data { path: path.into(), what: what.into() }
+    }
+    pub(crate) fn config(name: impl Into<String>, what: impl Into<String>) -> Self {
+        Error::Config { name: name.into(), what: what.into() }
+    }
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,141 @@
+//! A GAN's two networks, held with their parameters. Architectures implement
+//! [`Generator`] and [`Discriminator`]; objectives and training loops only
+//! see these traits, so a new architecture (DCGAN, spectral-normalised nets,
+//! conditional nets) is one more file beside `mlp.rs`.
+use crate::error::{Error, Result};
+use crate::gan::latent::LatentDist;
+use crate::plot::ImageBatch;
+use std::path::Path;
+use tch::{nn, Device, Tensor};
+
+/// Maps latent codes to images. `// [n, latent_dim] -> [n, C*H*W] in [-1, 1]`
+pub trait Generator: std::fmt::Debug + std::fmt::Display {
+    fn forward_t(&self, z: &Tensor, train: bool) -> Tensor;
+    fn latent_dim(&self) -> i64;
+    /// `(channels, height, width)` of one output image.
+    fn image_shape(&self) -> (i64, i64, i64);
+}
+
+/// Scores images. Returns **logits** (`D(x) = sigmoid(logit)` for BCE GANs;
+/// a critic's raw score for Wasserstein ones). `// [n, C*H*W] -> [n, 1]`
+pub trait Discriminator: std::fmt::Debug + std::fmt::Display {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
+}
+
+/// Generator and discriminator with their own parameter stores (so that
+/// each optimiser updates only its own network).
+#[derive(Debug)]
+pub struct Gan {
+    pub g_vs: nn::VarStore,
+    pub d_vs: nn::VarStore,
+    pub generator: Box<dyn Generator>,
+    pub discriminator: Box<dyn Discriminator>,
+    pub latent: LatentDist,
+}
+
+impl Gan {
+    pub fn device(&self) -> Device {
+        self.g_vs.device()
+    }
+
+    pub fn latent_dim(&self) -> i64 {
+        self.generator.latent_dim()
+    }
+
+    /// Draws `n` latent codes from the GAN's latent distribution. `// -> [n, latent_dim]`
+    pub fn sample_latent(&self, n: i64) -> Tensor {
+        self.latent.sample(n, self.latent_dim(), self.device())
+    }
+
+    /// Generator output for given codes, in evaluation mode (no dropout) and
+    /// without gradients. `// [n, latent_dim] -> [n, C*H*W]`
+    pub fn generate_from(&self, z: &Tensor) -> Result<Tensor> {
+        let size = z.size();
+        if size.len() != 2 || size[1] != self.latent_dim() {
+            return Err(Error::Shape(format!(
+                "latent codes of shape {size:?}, the generator takes [n, {}]",
+                self.latent_dim()
+            )));
+        }
+        Ok(tch::no_grad(|| self.generator.forward_t(&z.to_device(self.device()), false)))
+    }
+
+    /// `n` new images as plain pixels in `[0, 1]`.
+    pub fn generate(&self, n: usize) -> Result<ImageBatch> {
+        if n == 0 {
+            return Err(Error::config("n", "ask for at least one image"));
+        }
+        let x = self.generate_from(&self.sample_latent(n as i64))?;
+        self.to_images(&x)
+    }
+
+    /// Generator output `[n, C*H*W]` in `[-1, 1]` as an image batch in `[0, 1]`.
+    pub fn to_images(&self, x: &Tensor) -> Result<ImageBatch> {
+        let (c, h, w) = self.generator.image_shape();
+        ImageBatch::from_tensor_pm1(&x.view([-1, c, h, w]))
+    }
+
+    /// Discriminator's probability that each image is real, `D(x) = sigmoid(logit)`,
+    /// in evaluation mode. `// [n, C*H*W] -> [n]`
+    pub fn d_prob(&self, x: &Tensor) -> Tensor {
+        tch::no_grad(|| self.discriminator.forward_t(&x.to_device(self.device()), false).sigmoid().view([-1]))
+    }
+
+    /// Saves both networks into one safetensors file (names prefixed
+    /// `generator.` and `discriminator.`), atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut named: Vec<(String, Tensor)> = Vec::new();
+        for (prefix, vs) in [("generator", &self.g_vs), ("discriminator", &self.d_vs)] {
+            let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+            vars.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, t) in vars {
+                named.push((format!("{prefix}.{name}"), t.to_device(Device::Cpu).contiguous()));
+            }
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::create_dir(parent)?;
+        }
+        let tmp = crate::fsutil::temp_path(path);
+        let written = Tensor::write_safetensors(&named, &tmp)
+            .map_err(Error::from)
+            .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Loads parameters saved by [`Gan::save`] into this GAN's networks
+    /// (which must have the same architecture).
+    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let tensors = Tensor::read_safetensors(path).map_err(|e| Error::data(path, format!("not a readable safetensors checkpoint: {e}")))?;
+        let tensors: std::collections::HashMap<String, Tensor> = tensors.into_iter().collect();
+        // Check everything first, so that a bad file leaves the networks untouched.
+        let mut pairs = Vec::new();
+        for (prefix, vs) in [("generator", &self.g_vs), ("discriminator", &self.d_vs)] {
+            let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+            vars.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, var) in vars {
+                let key = format!("{prefix}.{name}");
+                let src = tensors
+                    .get(&key)
+                    .ok_or_else(|| Error::data(path, format!("has no tensor `{key}`: was it saved from a different architecture?")))?;
+                if src.size() != var.size() {
+                    return Err(Error::data(
+                        path,
+                        format!("`{key}` has shape {:?}, the network expects {:?}", src.size(), var.size()),
+                    ));
+                }
+                pairs.push((var, src));
+            }
+        }
+        tch::no_grad(|| {
+            for (mut var, src) in pairs {
+                var.copy_(src);
+            }
+        });
+        Ok(())
+    }
+}

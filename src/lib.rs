@@ -1,0 +1,57 @@
+//! # gan_tutorial
+//!
+//! Generative Adversarial Networks and adversarial attacks, taught the way a
+//! university course does and run for real on libtorch (through `tch`): on
+//! CUDA when a GPU is present, on the CPU otherwise.
+//!
+//! The notebooks under `notebooks/` call the high-level helpers here:
+//! [`train_vanilla_gan`], [`plot_losses`], [`image_grid`]. Every run takes a
+//! seed, records its config, and keeps its history as plain numbers.
+//!
+//! ```no_run
+//! use gan_tutorial::prelude::*;
+//! # fn main() -> gan_tutorial::Result<()> {
+//! let report = train_vanilla_gan(&VanillaGanConfig::default().with_epochs(2))?;
+//! println!("{}", report.gan.generator);
+//! let fig = plot_losses(&report)?; // shows inline as a cell's last expression
+//! # Ok(())
+//! # }
+//! ```
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod fsutil;
+pub mod gan;
+pub mod plot;
+pub mod run;
+
+pub use device::{device, device_name, parse_device, DEVICE_ENV};
+pub use error::{Error, Result};
+pub use gan::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
+pub use plot::{image_grid, plot_losses, Figure};
+
+/// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{embedded, load_dir, DataSource, ImageSet, MnistData};
+    pub use crate::device::device;
+    pub use crate::error::{Error, Result};
+    pub use crate::gan::{
+        train_vanilla_gan, train_vanilla_gan_with, Gan, GanLoss, LatentDist, MlpSpec, TrainHistory, TrainReport,
+        VanillaGanConfig,
+    };
+    pub use crate::plot::{image_grid, image_grid_with, plot_losses, plot_losses_with, Figure, GridOptions, ImageBatch, LossPlotOptions};
+    pub use crate::run::save_run;
+    pub use tch::{Device, Kind, Tensor};
+}
+
+/// Facts about the libtorch this program runs on, for run records and bug reports.
+pub fn runtime_info() -> serde_json::Value {
+    serde_json::json!({
+        "tch": "0.26",
+        "built_against": option_env!("GAN_TUTORIAL_LIBTORCH_LIB"),
+        "cuda_available": tch::Cuda::is_available(),
+        "cuda_devices": tch::Cuda::device_count(),
+        "cudnn_available": tch::Cuda::cudnn_is_available(),
+        "threads": tch::get_num_threads(),
+    })
+}

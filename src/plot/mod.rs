@@ -1,0 +1,12 @@
+//! Figures: loss curves and image grids as [`Figure`]s that save as PNG and
+//! SVG and display inline in evcxr notebooks. Text uses the bundled DejaVu
+//! Sans (no system fonts).
+pub mod figure;
+pub mod grid;
+pub mod images;
+pub mod losses;
+
+pub use figure::{Drawing, Figure};
+pub use grid::{image_grid, image_grid_with, GridOptions};
+pub use images::{ImageBatch, ToImages};
+pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
