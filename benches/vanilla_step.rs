@@ -4,8 +4,10 @@
 //!
 //!     make bench            # or: cargo bench --bench vanilla_step -- --epochs 10
 //!
-//! Options: --epochs N (10), --threads N (libtorch's default), --no-python,
-//! --keep-graphs (also run the Python loop storing loss tensors, as the tutorial does).
+//! Options: --epochs N (10), --rounds R (3; Rust and Python alternate, medians
+//! reported, since a shared 2-core VM is noisy), --threads N (libtorch's
+//! default), --no-python, --keep-graphs (also run the Python loop storing
+//! loss tensors, as the tutorial does, to show the memory that costs).
 use gan_tutorial::data::{embedded, Batcher};
 use gan_tutorial::gan::observer::TrainObserver;
 use gan_tutorial::gan::train::{train_bce_gan, LoopSettings};
@@ -40,13 +42,13 @@ fn growth(rss: &[f64]) -> f64 {
     if rss.len() < 2 { 0.0 } else { rss[rss.len() - 1] - rss[0] }
 }
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let epochs: usize = arg(&args, "--epochs").unwrap_or(10);
-    if let Some(t) = arg::<i32>(&args, "--threads") {
-        tch::set_num_threads(t);
-    }
-    let threads = tch::get_num_threads();
+struct Measured {
+    its: f64,
+    peak_mb: f64,
+    rss: Vec<f64>,
+}
+
+fn run_rust(epochs: usize) -> anyhow::Result<Measured> {
     let config = VanillaGanConfig::default().with_device("cpu").with_epochs(epochs).with_sample_epochs(vec![]);
     let data = embedded()?;
     let mut gan = config.build_gan(Device::Cpu);
@@ -62,45 +64,93 @@ fn main() -> anyhow::Result<()> {
     };
     let mut rss = Rss(Vec::new(), Vec::new());
     let h = train_bce_gan(&mut gan, &batches, &settings, &fixed, &mut rss)?;
-    let rust_its = h.steps() as f64 / h.wall_time_secs;
-    println!("vanilla GAN training step, batch 128, embedded MNIST ({} steps/epoch), {epochs} epochs, CPU, {threads} threads", h.batches_per_epoch);
-    println!();
-    println!("{:<34} {:>10} {:>12} {:>14} {:>16}", "implementation", "it/s", "peak RSS MB", "RSS growth MB", "(epoch 1 -> last)");
-    println!("{:<34} {:>10.1} {:>12.1} {:>14.1}", "rust (gan_tutorial, tch)", rust_its, proc_status_mb("VmHWM:"), growth(&rss.0));
-    println!("    per-epoch it/s: {}", rss.1.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(" "));
-    println!("    per-epoch RSS MB: {}", rss.0.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
+    Ok(Measured { its: h.steps() as f64 / h.wall_time_secs, peak_mb: proc_status_mb("VmHWM:"), rss: rss.0 })
+}
 
-    if args.iter().any(|a| a == "--no-python") {
-        return Ok(());
-    }
+fn run_python(epochs: usize, threads: i32, keep_graphs: bool) -> anyhow::Result<Measured> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
-    let mut variants = vec![false];
-    if args.iter().any(|a| a == "--keep-graphs") {
-        variants.push(true);
+    let mut cmd = Command::new(&python);
+    cmd.arg(root.join("benches/vanilla_step.py")).args([
+        "--data",
+        root.join("data/mnist-10k").to_str().unwrap(),
+        "--epochs",
+        &epochs.to_string(),
+        "--threads",
+        &threads.to_string(),
+    ]);
+    if keep_graphs {
+        cmd.arg("--keep-graphs");
     }
-    for keep in variants {
-        let mut cmd = Command::new(&python);
-        cmd.arg(root.join("benches/vanilla_step.py"))
-            .args(["--data", root.join("data/mnist-10k").to_str().unwrap(), "--epochs", &epochs.to_string(), "--threads", &threads.to_string()]);
-        if keep {
-            cmd.arg("--keep-graphs");
+    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run {} (run `make setup` first): {e}", python.display()))?;
+    if !out.status.success() {
+        anyhow::bail!("the Python bench failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))?;
+    Ok(Measured {
+        its: v["it_per_s"].as_f64().unwrap_or(f64::NAN),
+        peak_mb: v["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+        rss: v["rss_mb_per_epoch"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default(),
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() { f64::NAN } else if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 }
+}
+
+fn row(name: &str, runs: &[Measured]) {
+    let its: Vec<f64> = runs.iter().map(|m| m.its).collect();
+    let last = runs.last().unwrap();
+    println!(
+        "{:<36} {:>8.1} {:>22} {:>12.1} {:>10.1}",
+        name,
+        median(its.clone()),
+        its.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(" "),
+        last.peak_mb,
+        growth(&last.rss)
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let epochs: usize = arg(&args, "--epochs").unwrap_or(10);
+    let rounds: usize = arg(&args, "--rounds").unwrap_or(3).max(1);
+    if let Some(t) = arg::<i32>(&args, "--threads") {
+        tch::set_num_threads(t);
+    }
+    let threads = tch::get_num_threads();
+    let python = !args.iter().any(|a| a == "--no-python");
+    let keep = args.iter().any(|a| a == "--keep-graphs");
+    println!(
+        "vanilla GAN training step, batch 128, embedded MNIST (71 steps/epoch), {epochs} epochs x {rounds} rounds (interleaved), CPU, {threads} threads"
+    );
+    let (mut rust, mut py) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        rust.push(run_rust(epochs)?);
+        if python {
+            py.push(run_python(epochs, threads, false)?);
         }
-        let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run {} (run `make setup` first): {e}", python.display()))?;
-        if !out.status.success() {
-            anyhow::bail!("the Python bench failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))?;
-        let its = v["it_per_s"].as_f64().unwrap_or(f64::NAN);
-        let rss: Vec<f64> = v["rss_mb_per_epoch"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default();
-        let name = format!("python ({})", v["impl"].as_str().unwrap_or("pytorch"));
-        println!("{:<34} {:>10.1} {:>12.1} {:>14.1}", name, its, v["peak_rss_mb"].as_f64().unwrap_or(f64::NAN), growth(&rss));
-        println!("    per-epoch RSS MB: {}", rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
-        if !keep {
-            println!();
-            println!("speed-up rust / python: {:.2}x (target >= 2x)", rust_its / its);
-        }
+    }
+    println!();
+    println!("{:<36} {:>8} {:>22} {:>12} {:>10}", "implementation", "it/s", "(each round)", "peak RSS MB", "growth MB");
+    row("rust (gan_tutorial, tch)", &rust);
+    println!("    RSS MB after each epoch: {}", rust.last().unwrap().rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
+    if python {
+        row("python (tutorial loop, PyTorch)", &py);
+        println!("    RSS MB after each epoch: {}", py.last().unwrap().rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
+    }
+    if keep {
+        let k = run_python(epochs, threads, true)?;
+        row("python, loss tensors kept (tutorial)", std::slice::from_ref(&k));
+        println!("    RSS MB after each epoch: {}", k.rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
+    }
+    if python {
+        let ratio = median(rust.iter().map(|m| m.its).collect()) / median(py.iter().map(|m| m.its).collect());
+        println!();
+        println!("speed-up rust / python (medians): {ratio:.2}x (target >= 2x)");
+        println!("growth: RSS after the last epoch minus after the first; peak RSS of the Rust process covers all its rounds");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use tch::{nn, Device, Tensor};
 
 /// Maps latent codes to images. `// [n, latent_dim] -> [n, C*H*W] in [-1, 1]`
-pub trait Generator: std::fmt::Debug + std::fmt::Display {
+pub trait Generator: std::fmt::Debug + std::fmt::Display + Send {
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor;
     fn latent_dim(&self) -> i64;
     /// `(channels, height, width)` of one output image.
@@ -18,7 +18,7 @@ pub trait Generator: std::fmt::Debug + std::fmt::Display {
 
 /// Scores images. Returns **logits** (`D(x) = sigmoid(logit)` for BCE GANs;
 /// a critic's raw score for Wasserstein ones). `// [n, C*H*W] -> [n, 1]`
-pub trait Discriminator: std::fmt::Debug + std::fmt::Display {
+pub trait Discriminator: std::fmt::Debug + std::fmt::Display + Send {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
 }
 
