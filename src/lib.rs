@@ -22,6 +22,7 @@ pub mod device;
 pub mod error;
 pub mod fsutil;
 pub mod gan;
+pub mod optim;
 pub mod plot;
 pub mod run;
 

@@ -167,7 +167,7 @@ fn train_vanilla(a: VanillaArgs) -> Result<()> {
     eprintln!("training the vanilla GAN on {} ({} epochs max, seed {}) -> {}", c.data, c.num_epochs, c.seed, a.out.display());
     let mut metrics = MetricsWriter::new(a.out.join("metrics.jsonl"));
     let report = if tty {
-        let mut bar = Bar { bar: None };
+        let mut bar = Bar { bar: None, total_epochs: 0 };
         gan_tutorial::train_vanilla_gan_with(&c, &mut gan_tutorial::gan::observer::Many(vec![&mut metrics, &mut bar]))?
     } else {
         gan_tutorial::train_vanilla_gan_with(&c, &mut metrics)?
@@ -189,10 +189,12 @@ fn train_vanilla(a: VanillaArgs) -> Result<()> {
 /// A terminal progress bar over iterations, with the last epoch's means.
 struct Bar {
     bar: Option<indicatif::ProgressBar>,
+    total_epochs: usize,
 }
 
 impl TrainObserver for Bar {
-    fn on_start(&mut self, total: usize, _: usize) -> gan_tutorial::Result<()> {
+    fn on_start(&mut self, total: usize, per_epoch: usize) -> gan_tutorial::Result<()> {
+        self.total_epochs = total.div_ceil(per_epoch.max(1));
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} it  {per_sec}  eta {eta}  {msg}")
@@ -212,7 +214,7 @@ impl TrainObserver for Bar {
     }
     fn on_epoch(&mut self, e: &EpochStats) -> gan_tutorial::Result<()> {
         if let Some(b) = &self.bar {
-            b.println(format_epoch(e, 0).replace("/0", ""));
+            b.println(format_epoch(e, self.total_epochs));
         }
         Ok(())
     }

@@ -94,7 +94,7 @@ impl Batcher {
     }
 }
 
-/// Float tensor of the first `n` rows of a `[N, ...]` tensor as a plain `Vec<f32>`.
+/// All values of a tensor, flattened, as a plain `Vec<f32>` on the host.
 pub fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
     Ok(Vec::<f32>::try_from(t.to_kind(Kind::Float).to_device(Device::Cpu).contiguous().view([-1]))?)
 }

@@ -8,7 +8,8 @@ use super::report::{SampleSnapshot, StepLog, TrainHistory};
 use crate::data::Batcher;
 use crate::error::{Error, Result};
 use std::time::Instant;
-use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+use crate::optim::{Adam, AdamConfig};
+use tch::{Kind, Tensor};
 
 /// How long and how to train.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct LoopSettings {
 /// One iteration: a G step on fresh noise, then a D step on the real batch
 /// and the same fakes (detached). Returns `[g_loss, d_loss, mean D(x),
 /// mean D(G(z))]` as one small tensor, so the caller syncs once.
-pub fn bce_gan_step(gan: &Gan, real: &Tensor, loss: GanLoss, g_opt: &mut nn::Optimizer, d_opt: &mut nn::Optimizer) -> Tensor {
+pub fn bce_gan_step(gan: &Gan, real: &Tensor, loss: GanLoss, g_opt: &mut Adam, d_opt: &mut Adam) -> Tensor {
     let n = real.size()[0];
     // Generator: make D call the fakes real.
     // D's parameters are frozen for this step: the gradient still flows
@@ -65,7 +66,7 @@ fn set_requires_grad(params: &[Tensor], on: bool) {
     }
 }
 
-/// Trains `gan` on `batches` with Adam (PyTorch's defaults, β = (0.9, 0.999)).
+/// Trains `gan` on `batches` with Adam (PyTorch's defaults, β = (0.9, 0.999); see [`crate::optim`]).
 pub fn train_bce_gan(
     gan: &mut Gan,
     batches: &Batcher,
@@ -76,8 +77,8 @@ pub fn train_bce_gan(
     if settings.num_epochs == 0 && settings.max_steps.is_none() {
         return Err(Error::config("num_epochs", "must be at least 1"));
     }
-    let mut g_opt = nn::Adam::default().build(&gan.g_vs, settings.lr_g)?;
-    let mut d_opt = nn::Adam::default().build(&gan.d_vs, settings.lr_d)?;
+    let mut g_opt = Adam::new(&gan.g_vs, AdamConfig { lr: settings.lr_g, ..Default::default() })?;
+    let mut d_opt = Adam::new(&gan.d_vs, AdamConfig { lr: settings.lr_d, ..Default::default() })?;
     let per_epoch = batches.batches_per_epoch();
     let total = settings.max_steps.map_or(per_epoch.saturating_mul(settings.num_epochs), |m| m.min(per_epoch.saturating_mul(settings.num_epochs.max(1))));
     let num_epochs = total.div_ceil(per_epoch);
