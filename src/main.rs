@@ -164,7 +164,11 @@ fn train_vanilla(a: VanillaArgs) -> Result<()> {
         c = c.with_print_every(1);
     }
     c.validate()?;
-    eprintln!("training the vanilla GAN on {} ({} epochs max, seed {}) -> {}", c.data, c.num_epochs, c.seed, a.out.display());
+    let length = match c.max_steps {
+        Some(s) => format!("{s} steps"),
+        None => format!("{} epochs", c.num_epochs),
+    };
+    eprintln!("training the vanilla GAN on {} ({length}, seed {}) -> {}", c.data, c.seed, a.out.display());
     let mut metrics = MetricsWriter::new(a.out.join("metrics.jsonl"));
     let report = if tty {
         let mut bar = Bar { bar: None, total_epochs: 0 };

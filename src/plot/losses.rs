@@ -85,7 +85,7 @@ impl Drawing for LossDrawing<'_> {
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
         let pad = ((hi - lo) * 0.05).max(1e-3);
-        let (y0, y1) = ((lo - pad).min(0.0f64.max(lo - pad)), hi + pad);
+        let (y0, y1) = (lo - pad, hi + pad);
         let x1 = (n.max(2) - 1) as f64;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.options.title, ("sans-serif", 20))
@@ -96,8 +96,11 @@ impl Drawing for LossDrawing<'_> {
             .build_cartesian_2d(0f64..x1, y0..y1)
             .map_err(plot_err)?
             .set_secondary_coord(0f64..h.step_to_epoch(x1), y0..y1);
+        let epochs_span = h.step_to_epoch(x1);
+        let epoch_fmt = move |v: &f64| if epochs_span >= 4.0 { format!("{v:.0}") } else { format!("{v:.1}") };
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .x_desc("iteration")
             .y_desc("loss")
             .label_style(("sans-serif", 13))
@@ -106,6 +109,7 @@ impl Drawing for LossDrawing<'_> {
             .map_err(plot_err)?;
         chart
             .configure_secondary_axes()
+            .x_label_formatter(&epoch_fmt)
             .x_desc("epoch")
             .y_labels(0)
             .label_style(("sans-serif", 13))
