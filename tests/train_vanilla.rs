@@ -118,7 +118,7 @@ fn figures_from_a_report() {
     let grid = image_grid(&r.history.last_samples().unwrap().images, 4).unwrap();
     // 4 images of 28 px at scale 4 with 2 px padding (scaled): 4*112 + 5*8.
     assert_eq!((grid.width, grid.height), (488, 488));
-    let row = image_grid(&r.gan.generate(5).unwrap(), 5).unwrap();
+    let row = image_grid(r.gan.generate(5).unwrap(), 5).unwrap();
     assert_eq!((row.width, row.height), (5 * 112 + 6 * 8, 112 + 16));
     assert!(losses.evcxr_content().starts_with("EVCXR_BEGIN_CONTENT image/png\n"));
     let dir = tempfile::tempdir().unwrap();

@@ -108,21 +108,16 @@ impl ImageSet {
 }
 
 /// Which data a run uses. Serialised into every run's `config.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", content = "path", rename_all = "snake_case")]
 pub enum DataSource {
     /// The 10,000 real MNIST digits embedded in the crate (9,003 train, 997 test).
+    #[default]
     Embedded,
     /// A directory holding the four standard IDX files (MNIST or Fashion-MNIST), gzipped or not.
     Dir(PathBuf),
     /// Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
     DebianFashionMnist,
-}
-
-impl Default for DataSource {
-    fn default() -> Self {
-        DataSource::Embedded
-    }
 }
 
 impl std::fmt::Display for DataSource {

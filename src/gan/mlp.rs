@@ -8,7 +8,7 @@
 //! D's final Sigmoid is applied by the loss (`BCE-with-logits`) and by
 //! [`Gan::d_prob`](crate::gan::Gan::d_prob): the same function, computed stably.
 //! Layers are initialised as PyTorch's `nn.Linear` (uniform ±1/√fan_in).
-use super::layers::{leaky_relu, Dropout};
+use super::layers::{Dropout, LeakyRelu};
 use super::model::{Discriminator, Generator};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
@@ -41,6 +41,7 @@ impl MlpSpec {
 pub struct MlpGenerator {
     fc1: nn::Linear,
     fc2: nn::Linear,
+    act: LeakyRelu,
     dropout: Dropout,
     spec: MlpSpec,
 }
@@ -51,6 +52,7 @@ impl MlpGenerator {
         Self {
             fc1: nn::linear(path / "fc1", spec.latent_dim, spec.hidden_dim, c),
             fc2: nn::linear(path / "fc2", spec.hidden_dim, spec.image_dim(), c),
+            act: LeakyRelu::new(spec.leaky_slope, path.device()),
             dropout: Dropout::new(spec.dropout),
             spec,
         }
@@ -60,7 +62,7 @@ impl MlpGenerator {
 impl Generator for MlpGenerator {
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
         use tch::nn::Module;
-        let h = leaky_relu(&self.fc1.forward(z), self.spec.leaky_slope); // [n, 100] -> [n, 128]
+        let h = self.act.forward(&self.fc1.forward(z)); // [n, 100] -> [n, 128]
         let h = self.dropout.forward_t(&h, train);
         self.fc2.forward(&h).tanh() // [n, 128] -> [n, 784]
     }
@@ -90,6 +92,7 @@ impl std::fmt::Display for MlpGenerator {
 pub struct MlpDiscriminator {
     fc1: nn::Linear,
     fc2: nn::Linear,
+    act: LeakyRelu,
     dropout: Dropout,
     spec: MlpSpec,
 }
@@ -100,6 +103,7 @@ impl MlpDiscriminator {
         Self {
             fc1: nn::linear(path / "fc1", spec.image_dim(), spec.hidden_dim, c),
             fc2: nn::linear(path / "fc2", spec.hidden_dim, 1, c),
+            act: LeakyRelu::new(spec.leaky_slope, path.device()),
             dropout: Dropout::new(spec.dropout),
             spec,
         }
@@ -109,7 +113,7 @@ impl MlpDiscriminator {
 impl Discriminator for MlpDiscriminator {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         use tch::nn::Module;
-        let h = leaky_relu(&self.fc1.forward(x), self.spec.leaky_slope); // [n, 784] -> [n, 128]
+        let h = self.act.forward(&self.fc1.forward(x)); // [n, 784] -> [n, 128]
         let h = self.dropout.forward_t(&h, train);
         self.fc2.forward(&h) // [n, 128] -> [n, 1] (logits)
     }
