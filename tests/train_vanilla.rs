@@ -44,9 +44,20 @@ fn a_few_hundred_steps_give_finite_losses_and_move_d_of_g_z() {
     let last = h.last_samples().unwrap();
     assert_eq!((last.images.n, last.images.height, last.images.width), (16, 28, 28));
     assert_ne!(h.samples[0].images, last.images, "the generator changed between snapshots");
+    assert_eq!(h.samples_at(3).map(|s| s.step), Some(213));
+    assert!(h.samples_at(2).is_none());
+    // Per-step records line up with the epoch structure.
+    let log = h.step_log(75).unwrap();
+    assert_eq!((log.epoch, log.batch, log.g_loss), (2, 4, h.g_losses[75]));
+    assert!(h.step_log(300).is_none());
     // The trained networks are in the report.
     let imgs = report.gan.generate(5).unwrap();
     assert_eq!(imgs.n, 5);
+    // The trained D tells real digits from noise better than chance, on average.
+    let real = embedded().unwrap().test.take(64).to_tensor_pm1(Device::Cpu);
+    let noise = Tensor::rand([64, 784], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+    let (p_real, p_noise) = (report.gan.d_prob(&real).mean(None).double_value(&[]), report.gan.d_prob(&noise).mean(None).double_value(&[]));
+    assert!(p_real > p_noise, "D(real) {p_real} <= D(noise) {p_noise}");
 }
 
 #[test]

@@ -7,8 +7,8 @@ use super::observer::TrainObserver;
 use super::report::{SampleSnapshot, StepLog, TrainHistory};
 use crate::data::Batcher;
 use crate::error::{Error, Result};
-use std::time::Instant;
 use crate::optim::{Adam, AdamConfig};
+use std::time::Instant;
 use tch::{Kind, Tensor};
 
 /// How long and how to train.
@@ -43,7 +43,7 @@ pub fn bce_gan_step(gan: &Gan, real: &Tensor, loss: GanLoss, g_opt: &mut Adam, d
     g_loss.backward();
     g_opt.step();
     set_requires_grad(&d_params, true);
-    // Discriminator: real -> 1, fake -> 0. zero_grad also clears what the G step left in D.
+    // Discriminator: real -> 1, fake -> 0, on the same fakes (no gradient into G).
     let fake = fake.detach();
     let real_logits = gan.discriminator.forward_t(real, true); // [n, 784] -> [n, 1]
     let fake_logits = gan.discriminator.forward_t(&fake, true); // [n, 784] -> [n, 1]
