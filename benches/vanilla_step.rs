@@ -29,11 +29,11 @@ fn proc_status_mb(key: &str) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-struct Rss(Vec<f64>, Vec<f64>);
+/// Resident memory after each epoch.
+struct Rss(Vec<f64>);
 impl TrainObserver for Rss {
-    fn on_epoch(&mut self, e: &EpochStats) -> gan_tutorial::Result<()> {
+    fn on_epoch(&mut self, _: &EpochStats) -> gan_tutorial::Result<()> {
         self.0.push(proc_status_mb("VmRSS:"));
-        self.1.push(e.steps as f64 / e.seconds);
         Ok(())
     }
 }
@@ -67,7 +67,7 @@ fn run_rust(epochs: usize) -> anyhow::Result<Measured> {
         loss: config.loss,
         sample_epochs: vec![],
     };
-    let mut rss = Rss(Vec::new(), Vec::new());
+    let mut rss = Rss(Vec::new());
     let h = train_bce_gan(&mut gan, &batches, &settings, &fixed, &mut rss)?;
     Ok(Measured { its: h.steps() as f64 / h.wall_time_secs, peak_mb: proc_status_mb("VmHWM:"), rss: rss.0 })
 }
@@ -118,6 +118,7 @@ fn row(name: &str, runs: &[Measured]) {
         last.peak_mb,
         growth(&last.rss)
     );
+    println!("    RSS MB after each epoch: {}", last.rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
 }
 
 fn main() -> anyhow::Result<()> {
@@ -144,17 +145,13 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("{:<36} {:>8} {:>22} {:>12} {:>10}", "implementation", "it/s", "(each round)", "peak RSS MB", "growth MB");
     row("rust (gan_tutorial, tch)", &rust);
-    println!("    RSS MB after each epoch: {}", rust.last().unwrap().rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
     if python {
         row("python: the tutorial's loop", &py);
-        println!("    RSS MB after each epoch: {}", py.last().unwrap().rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
         row("python: same, tensor dataset", &py_tensor);
-        println!("    RSS MB after each epoch: {}", py_tensor.last().unwrap().rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
     }
     if keep {
         let k = run_python(epochs, threads, "tutorial", true)?;
         row("python, loss tensors kept (tutorial)", std::slice::from_ref(&k));
-        println!("    RSS MB after each epoch: {}", k.rss.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" "));
     }
     if python {
         let its = |v: &[Measured]| median(v.iter().map(|m| m.its).collect());
