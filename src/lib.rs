@@ -22,6 +22,7 @@ pub mod device;
 pub mod error;
 pub mod fsutil;
 pub mod gan;
+pub mod notebook;
 pub mod optim;
 pub mod plot;
 pub mod run;
@@ -35,12 +36,16 @@ pub use plot::{image_grid, plot_losses, Figure};
 pub mod prelude {
     pub use crate::data::{embedded, load_dir, DataSource, ImageSet, MnistData};
     pub use crate::device::device;
+    pub use crate::notebook::RunMode;
     pub use crate::error::{Error, Result};
     pub use crate::gan::{
         train_vanilla_gan, train_vanilla_gan_with, Gan, GanLoss, LatentDist, MlpSpec, TrainHistory, TrainReport,
         VanillaGanConfig,
     };
-    pub use crate::plot::{image_grid, image_grid_with, plot_losses, plot_losses_with, Figure, GridOptions, ImageBatch, LossPlotOptions};
+    pub use crate::plot::{
+        image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
+        GridOptions, ImageBatch, LossPlotOptions,
+    };
     pub use crate::run::save_run;
     pub use tch::{Device, Kind, Tensor};
 }

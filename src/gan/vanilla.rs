@@ -17,6 +17,7 @@ use super::model::Gan;
 use super::observer::{Many, PrintEpochs, TrainObserver};
 use super::report::TrainHistory;
 use super::train::{train_bce_gan, LoopSettings};
+use crate::notebook::RunMode;
 use crate::data::{Batcher, DataSource, MnistData};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,9 @@ pub struct VanillaGanConfig {
     /// Print a progress line every this many epochs (0: quiet).
     pub print_every: usize,
 }
+
+/// Epochs of a [`RunMode::Quick`] run.
+pub const QUICK_EPOCHS: usize = 10;
 
 impl Default for VanillaGanConfig {
     fn default() -> Self {
@@ -141,6 +145,19 @@ impl VanillaGanConfig {
         self
     }
 
+    /// This config as a notebook runs it: unchanged in [`RunMode::Full`]; in
+    /// [`RunMode::Quick`] (CI) at most 10 epochs, with snapshots after epochs
+    /// 1, 2, 5 and 10 and a progress line every epoch (unless quiet). Everything else (seed,
+    /// data, networks, losses) stays as taught.
+    pub fn for_mode(mut self, mode: RunMode) -> Self {
+        if mode.is_quick() && self.num_epochs > QUICK_EPOCHS {
+            self.num_epochs = QUICK_EPOCHS;
+            self.sample_epochs = vec![1, 2, 5, 10];
+            self.print_every = self.print_every.min(1);
+        }
+        self
+    }
+
     /// Epochs the run will take, whether limited by epochs or steps.
     pub fn planned_epochs(&self, batches_per_epoch: usize) -> usize {
         match self.max_steps {
@@ -190,6 +207,41 @@ impl VanillaGanConfig {
         let generator = MlpGenerator::new(&g_vs.root(), self.net);
         let discriminator = MlpDiscriminator::new(&d_vs.root(), self.net);
         Gan { g_vs, d_vs, generator: Box::new(generator), discriminator: Box::new(discriminator), latent: self.latent }
+    }
+}
+
+/// The settings as a table, e.g. for a notebook:
+///
+/// ```text
+/// seed            123
+/// epochs          100 (70 batches each on the embedded subset)
+/// ...
+/// ```
+impl std::fmt::Display for VanillaGanConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = &self.net;
+        let latent = match self.latent {
+            LatentDist::Uniform => "uniform on [-1, 1]",
+            LatentDist::Gaussian => "standard normal",
+        };
+        let g_loss = match self.loss {
+            GanLoss::NonSaturating => "non-saturating: minimise -log D(G(z))",
+            GanLoss::Minimax => "minimax: minimise log(1 - D(G(z)))",
+        };
+        writeln!(f, "seed            {}", self.seed)?;
+        match self.max_steps {
+            Some(s) => writeln!(f, "epochs          {} (at most {s} iterations)", self.num_epochs)?,
+            None => writeln!(f, "epochs          {}", self.num_epochs)?,
+        }
+        writeln!(f, "batch size      {}{}", self.batch_size, if self.drop_last { " (last partial batch dropped)" } else { "" })?;
+        writeln!(f, "optimiser       Adam, lr G {} / D {}, betas (0.9, 0.999)", self.lr_g, self.lr_d)?;
+        writeln!(f, "latent z        {} dimensions, {latent}", n.latent_dim)?;
+        writeln!(f, "networks        MLPs, hidden {}, LeakyReLU({}), dropout {}", n.hidden_dim, n.leaky_slope, n.dropout)?;
+        writeln!(f, "images          {0}x{0} = {1} pixels, scaled to [-1, 1]", n.image_side, n.image_dim())?;
+        writeln!(f, "G loss          {g_loss}")?;
+        writeln!(f, "data            {}", self.data)?;
+        writeln!(f, "device          {}", self.device.as_deref().unwrap_or("auto (CUDA if available, else CPU)"))?;
+        write!(f, "samples kept    {} fixed codes, after epochs {:?}", self.num_fixed_samples, self.sample_epochs)
     }
 }
 
@@ -259,6 +311,21 @@ mod tests {
         let partial: VanillaGanConfig = serde_json::from_str(r#"{"num_epochs": 3}"#).unwrap();
         assert_eq!(partial, VanillaGanConfig::default().with_epochs(3));
         assert!(serde_json::from_str::<VanillaGanConfig>(r#"{"epochs": 3}"#).is_err());
+    }
+
+    #[test]
+    fn quick_mode_scales_epochs_only() {
+        let full = VanillaGanConfig::default().for_mode(RunMode::Full);
+        assert_eq!((full.num_epochs, full.print_every), (100, 10));
+        assert_eq!(full.sample_epochs, VanillaGanConfig::default().sample_epochs);
+        let quick = VanillaGanConfig::default().for_mode(RunMode::Quick);
+        assert_eq!((quick.num_epochs, quick.print_every, quick.sample_epochs.clone()), (10, 1, vec![1, 2, 5, 10]));
+        assert_eq!(quick.clone().with_epochs(100), VanillaGanConfig { print_every: 1, sample_epochs: vec![1, 2, 5, 10], ..full.clone() });
+        // A short config is already quick.
+        let short = VanillaGanConfig::default().with_epochs(3).for_mode(RunMode::Quick);
+        assert_eq!(short.num_epochs, 3);
+        let table = full.to_string();
+        assert!(table.contains("seed            123") && table.contains("non-saturating") && table.contains("[1, 10, 25, 50, 75, 100]"), "{table}");
     }
 
     #[test]

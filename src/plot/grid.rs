@@ -1,6 +1,6 @@
 //! A grid of images, like torchvision's `make_grid`: `nrow` images per row.
 use super::figure::Figure;
-use super::images::ToImages;
+use super::images::{ImageBatch, ToImages};
 use crate::error::{Error, Result};
 
 /// Options of [`image_grid_with`].
@@ -30,7 +30,12 @@ pub fn image_grid(images: impl ToImages, nrow: usize) -> Result<Figure> {
 
 /// [`image_grid`] with padding, scale and padding colour.
 pub fn image_grid_with(images: impl ToImages, options: GridOptions) -> Result<Figure> {
-    let b = images.to_images()?;
+    let (rgb, width, height) = grid_rgb(&images.to_images()?, options)?;
+    Figure::from_rgb(&rgb, width as u32, height as u32)
+}
+
+/// The grid's RGB pixels with its width and height.
+pub(crate) fn grid_rgb(b: &ImageBatch, options: GridOptions) -> Result<(Vec<u8>, usize, usize)> {
     if b.n == 0 {
         return Err(Error::Shape("no images to draw".into()));
     }
@@ -54,13 +59,12 @@ pub fn image_grid_with(images: impl ToImages, options: GridOptions) -> Result<Fi
             }
         }
     }
-    Figure::from_rgb(&rgb, width as u32, height as u32)
+    Ok((rgb, width, height))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::ImageBatch;
 
     #[test]
     fn layout_and_pixels() {

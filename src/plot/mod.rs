@@ -5,8 +5,12 @@ pub mod figure;
 pub mod grid;
 pub mod images;
 pub mod losses;
+pub mod objectives;
+pub mod samples;
 
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
 pub use images::{ImageBatch, ToImages};
 pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
+pub use objectives::{generator_objective, plot_generator_objectives, ObjectiveCurve};
+pub use samples::plot_samples_over_epochs;
