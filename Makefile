@@ -1,8 +1,11 @@
 # The two commands of the README:
 #   make demo   sets up, then trains the tutorial's vanilla GAN on the embedded MNIST digits
 #   make test   sets up, then runs every test
-# Everything else is optional.
-.PHONY: setup demo test bench clean-runs
+# Everything else is optional:
+#   make lab       opens the notebooks in JupyterLab with the project's kernel
+#   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
+#   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
+.PHONY: setup demo test test-rust test-notebooks lab lecture bench bench-kernel clean-runs
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
@@ -15,11 +18,28 @@ demo: setup
 	./target/release/gan-tutorial train vanilla --epochs $(DEMO_EPOCHS) --out $(DEMO_OUT)
 	@echo "wrote $(DEMO_OUT)/losses.png, $(DEMO_OUT)/samples.png, config.json, metrics.jsonl, checkpoint.safetensors"
 
+# The notebooks run in quick mode (GAN_TUTORIAL_NOTEBOOK_MODE, read by RunMode::from_env).
 test: setup
 	$(CARGO) test --release --locked
+	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
+
+test-rust: setup
+	$(CARGO) test --release --locked
+
+test-notebooks: setup
+	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
+
+lab: setup
+	.venv/bin/jupyter lab notebooks/
+
+lecture: setup
+	./scripts/render_lecture.sh
 
 bench: setup
 	$(CARGO) bench --locked --bench vanilla_step -- --epochs 10 --keep-graphs
+
+bench-kernel: setup
+	.venv/bin/python benches/kernel_timing.py
 
 clean-runs:
 	rm -rf runs

@@ -6,7 +6,12 @@
 #      into .venv from the pinned requirements.txt,
 #   3. links .venv/libtorch -> that torch, which .cargo/config.toml points
 #      LIBTORCH at, so plain `cargo build/test/run` work with nothing exported,
-#   4. builds the crate (release).
+#   4. builds the crate (release),
+#   5. installs the notebook kernel: evcxr_jupyter (pinned; built once per
+#      machine and cached), the `gan_tutorial` kernelspec in .venv's Jupyter,
+#      and a first build of the kernel's dependencies (so a notebook's
+#      `:dep gan_tutorial` takes seconds),
+#   6. as root, Debian's chromium for the rendered-lecture test (else says how).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,4 +54,39 @@ fi
 
 say "building gan_tutorial (release; the first build compiles tch's C++ wrapper, several minutes on 2 cores)"
 cargo build --release --locked --all-targets
-say "setup done: ./target/release/gan-tutorial --help"
+
+# The notebook kernel. evcxr_jupyter is pinned: kernel/ and TECH-NOTES were
+# checked against it. Built once per machine into a cache outside the
+# checkout (a fresh clone reuses it), then copied into .venv/bin.
+EVCXR_VERSION=0.22.0
+# evcxr_jupyter has no --version: a stamp beside each copy says which it is.
+has_evcxr() { [ -x "$1" ] && [ "$(cat "$1.version" 2>/dev/null)" = "$EVCXR_VERSION" ]; }
+if ! has_evcxr .venv/bin/evcxr_jupyter; then
+  cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}"
+  tool="$cache/evcxr_jupyter-$EVCXR_VERSION/bin/evcxr_jupyter"
+  if ! has_evcxr "$tool"; then
+    say "building evcxr_jupyter $EVCXR_VERSION (once per machine: about 15 minutes on 2 cores)"
+    cargo install --locked --quiet --force --root "$cache/evcxr_jupyter-$EVCXR_VERSION" evcxr_jupyter --version "$EVCXR_VERSION"
+    echo "$EVCXR_VERSION" > "$tool.version"
+  fi
+  cp "$tool" .venv/bin/evcxr_jupyter.partial && mv .venv/bin/evcxr_jupyter.partial .venv/bin/evcxr_jupyter
+  echo "$EVCXR_VERSION" > .venv/bin/evcxr_jupyter.version
+  say "evcxr_jupyter $EVCXR_VERSION in .venv/bin"
+fi
+./kernel/install.sh
+if [ ! -d target/evcxr/slot-0/target ]; then
+  say "first build of the notebook kernel's dependencies (tch, gan_tutorial; about 4 minutes, once)"
+  .venv/bin/python kernel/gan_kernel.py warm
+fi
+
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium (the rendered-lecture test opens pages in it)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || say "note: could not install chromium; the rendered-lecture test will be skipped (CI fails it)"
+  else
+    say "note: no chromium: sudo apt-get install chromium (the rendered-lecture test needs it)"
+  fi
+fi
+command -v npm >/dev/null || say "note: no npm: sudo apt-get install npm (rendering the lecture vendors MathJax and reveal.js from npm)"
+say "setup done: ./target/release/gan-tutorial --help, .venv/bin/jupyter lab notebooks/"

@@ -28,6 +28,9 @@ pub mod plot;
 pub mod run;
 
 pub use device::{device, device_name, parse_device, DEVICE_ENV};
+/// The tch this crate is built on, so that notebook cells (which depend on
+/// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
+pub use tch;
 pub use error::{Error, Result};
 pub use gan::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
 pub use plot::{image_grid, plot_losses, Figure};
@@ -47,7 +50,7 @@ pub mod prelude {
         GridOptions, ImageBatch, LossPlotOptions,
     };
     pub use crate::run::save_run;
-    pub use tch::{Device, Kind, Tensor};
+    pub use tch::{self, Device, Kind, Tensor};
 }
 
 /// Facts about the libtorch this program runs on, for run records and bug reports.

@@ -38,6 +38,12 @@ impl Gan {
         self.g_vs.device()
     }
 
+    /// Trainable parameters of (generator, discriminator).
+    pub fn parameter_counts(&self) -> (usize, usize) {
+        let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>();
+        (count(&self.g_vs), count(&self.d_vs))
+    }
+
     pub fn latent_dim(&self) -> i64 {
         self.generator.latent_dim()
     }

@@ -329,6 +329,13 @@ mod tests {
     }
 
     #[test]
+    fn the_tutorial_networks_have_their_parameter_counts() {
+        let gan = VanillaGanConfig::default().build_gan(tch::Device::Cpu);
+        // G: 100*128 + 128 + 128*784 + 784; D: 784*128 + 128 + 128 + 1.
+        assert_eq!(gan.parameter_counts(), (114_064, 100_609));
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let e = VanillaGanConfig::default().with_lr(-1.0).validate().unwrap_err().to_string();
         assert!(e.contains("lr_g"), "{e}");

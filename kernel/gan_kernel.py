@@ -1,0 +1,117 @@
+"""Drive the gan_tutorial Jupyter kernel from Python: warm it up, time it,
+and run cells in tests.
+
+    .venv/bin/python kernel/gan_kernel.py warm     # set-up: build the kernel's dependencies once
+    .venv/bin/python kernel/gan_kernel.py time     # print start-up and cell timings
+
+Both start the real kernel (kernel/launch.sh through the installed
+kernelspec) in notebooks/, run the notebooks' setup cell (the first cell of
+notebooks/01_vanilla_gan.ipynb: build settings and `:dep gan_tutorial`), then
+`use gan_tutorial::prelude::*;` and a trivial cell.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from jupyter_client.manager import KernelManager
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+KERNEL_NAME = "gan_tutorial"
+
+
+def setup_cell(notebook=NOTEBOOKS / "01_vanilla_gan.ipynb"):
+    """The source of a notebook's first cell (the setup cell every notebook begins with)."""
+    nb = json.loads(Path(notebook).read_text())
+    src = nb["cells"][0]["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+class CellError(RuntimeError):
+    pass
+
+
+class Kernel:
+    """A running gan_tutorial kernel. Use as a context manager."""
+
+    def __init__(self, cwd=NOTEBOOKS, startup_timeout=120, env=None):
+        self.cwd = Path(cwd)
+        self.startup_timeout = startup_timeout
+        self.env = env
+        self.km = None
+        self.kc = None
+        self.startup_seconds = None
+
+    def __enter__(self):
+        t0 = time.monotonic()
+        self.km = KernelManager(kernel_name=KERNEL_NAME)
+        kwargs = {"cwd": str(self.cwd)}
+        if self.env is not None:
+            kwargs["env"] = {**os.environ, **self.env}
+        self.km.start_kernel(**kwargs)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=self.startup_timeout)
+        except RuntimeError:
+            self.__exit__(None, None, None)
+            raise
+        self.startup_seconds = time.monotonic() - t0
+        return self
+
+    def __exit__(self, *exc):
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None and self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+
+    def run(self, code, timeout=1800, allow_stderr=False):
+        """Executes one cell. Returns (seconds, stdout, outputs). Raises
+        CellError on an error reply or, unless allowed, any stderr output."""
+        outputs = []
+        t0 = time.monotonic()
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=outputs.append, allow_stdin=False)
+        seconds = time.monotonic() - t0
+        stdout = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+        stderr = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
+        if reply["content"]["status"] != "ok" or errors:
+            detail = "\n".join(e.get("evalue", "") + "\n" + "\n".join(e.get("traceback", [])) for e in errors)
+            raise CellError(f"cell failed ({reply['content']['status']}):\n{code}\n{detail}\n{stderr}")
+        if stderr.strip() and not allow_stderr:
+            raise CellError(f"cell wrote to stderr:\n{code}\n{stderr}")
+        return seconds, stdout, outputs
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["warm", "time"])
+    p.add_argument("--json", action="store_true", help="print the timings as JSON")
+    args = p.parse_args(argv)
+    timings = {}
+    try:
+        with Kernel() as k:
+            timings["kernel_start_s"] = k.startup_seconds
+            timings["setup_cell_s"], _, _ = k.run(setup_cell())
+            timings["use_prelude_s"], _, _ = k.run("use gan_tutorial::prelude::*;")
+            timings["trivial_cell_s"], out, _ = k.run('println!("{}", 1 + 1);')
+            if out.strip() != "2":
+                raise CellError(f"trivial cell printed {out!r}, expected 2")
+            timings["tensor_cell_s"], out, _ = k.run('println!("{}", gan_tutorial::notebook::summary());')
+            timings["summary"] = out.strip()
+    except (CellError, RuntimeError) as e:
+        print(f"gan_tutorial kernel: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(timings, indent=1))
+    else:
+        for k, v in timings.items():
+            print(f"{k:<16} {v:.1f}" if isinstance(v, float) else f"{k:<16} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

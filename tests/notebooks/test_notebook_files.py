@@ -1,0 +1,78 @@
+"""Checks on the committed notebooks themselves (no kernel needed)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nbstrict import expected_output
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+FIXTURES = sorted((Path(__file__).resolve().parent / "fixtures").glob("*.ipynb"))
+SETUP_DEP = ':dep gan_tutorial = { path = ".." }'
+SETUP_RUSTFLAGS = ":build_env RUSTFLAGS=-Cprefer-dynamic -Clink-arg=-Wl,--no-as-needed -Clink-arg=-ltorch"
+
+
+def source(cell):
+    s = cell["source"]
+    return "".join(s) if isinstance(s, list) else s
+
+
+def output_problems(nb):
+    """Code cells that carry outputs or execution counts, as 'cell N: why'."""
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(f"cell {i}: has {len(cell['outputs'])} output(s)")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {i}: has execution_count {cell['execution_count']}")
+    return problems
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks under notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + FIXTURES, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    problems = output_problems(json.loads(path.read_text()))
+    assert not problems, f"{path.name} is committed with outputs: {problems}. Clear them: .venv/bin/jupyter nbconvert --clear-output --inplace {path}"
+
+
+def test_the_output_check_catches_outputs():
+    nb = {"cells": [{"cell_type": "markdown", "source": "x"},
+                    {"cell_type": "code", "source": "1", "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}], "execution_count": 3}]}
+    assert output_problems(nb) == ["cell 1: has 1 output(s)", "cell 1: has execution_count 3"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_begins_with_setup_then_prelude(path):
+    nb = json.loads(path.read_text())
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), f"{path.name}: name notebooks NN_topic.ipynb"
+    cells = nb["cells"]
+    first, second = cells[0], cells[1]
+    assert first["cell_type"] == "code", f"{path.name}: the first cell must be the :dep cell"
+    lines = [l.strip() for l in source(first).splitlines() if not l.strip().startswith("//")]
+    assert lines == [SETUP_RUSTFLAGS, SETUP_DEP], f"{path.name}: first cell must be exactly the setup cell, got {lines}"
+    assert source(second).startswith("use gan_tutorial::prelude::*;"), f"{path.name}: second cell must start with the prelude"
+    # Every notebook's setup cell is the same text, so the kernel's warm build serves them all.
+    assert source(first) == source(json.loads(NOTEBOOKS[0].read_text())["cells"][0])
+    assert nb["metadata"]["kernelspec"]["name"] == "gan_tutorial"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + FIXTURES, ids=lambda p: p.name)
+def test_compared_cells_say_what_they_expect(path):
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if "nbval-check-output" in cell.get("metadata", {}).get("tags", []):
+            assert isinstance(expected_output(cell), str), f"{path.name} cell {i}: tagged nbval-check-output without expected text"
+
+
+def test_notebook_01_compares_deterministic_cells_and_tags_its_figures():
+    nb = json.loads((ROOT / "notebooks" / "01_vanilla_gan.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert tags.count("nbval-check-output") >= 3, tags
+    for tag in ["loss-plot", "sample-grid", "sample-row", "real-digits", "training"]:
+        assert tag in tags, f"notebook 01 has no cell tagged {tag}"
