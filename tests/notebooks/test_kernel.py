@@ -6,7 +6,7 @@ from pathlib import Path
 from gan_kernel import Kernel, setup_cell
 
 TMPDIR_CELL = 'println!("{}", std::env::var("EVCXR_TMPDIR").unwrap());'
-TENSOR_CELL = 'println!("{}", gan_tutorial::prelude::Tensor::from_slice(&[1.0f32, 2.0, 3.5]).sum(tch::Kind::Float).double_value(&[]));'
+TENSOR_CELL = 'println!("{}", gan_tutorial::prelude::Tensor::from_slice(&[1.0f32, 2.0, 3.5]).sum(gan_tutorial::tch::Kind::Float).double_value(&[]));'
 
 
 def test_cells_load_libtorch_cuda_and_answer_cuda_queries():
@@ -16,7 +16,7 @@ def test_cells_load_libtorch_cuda_and_answer_cuda_queries():
         k.run(setup_cell())
         _, maps, _ = k.run('print!("{}", std::fs::read_to_string("/proc/self/maps").unwrap());')
         assert "libtorch_cuda.so" in maps, "the cell's process did not load libtorch_cuda.so"
-        _, out, _ = k.run('println!("{} {}", tch::Cuda::is_available(), gan_tutorial::device_name(gan_tutorial::device().unwrap()));')
+        _, out, _ = k.run('println!("{} {}", gan_tutorial::tch::Cuda::is_available(), gan_tutorial::device_name(gan_tutorial::device().unwrap()));')
         available, device = out.split()
         assert available in ("true", "false")
         assert device == ("cuda:0" if available == "true" else "cpu")
