@@ -29,8 +29,9 @@ test-rust: setup
 test-notebooks: setup
 	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
 
+# Jupyter refuses to run as root unless told; containers often are root.
 lab: setup
-	.venv/bin/jupyter lab notebooks/
+	.venv/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 lecture: setup
 	./scripts/render_lecture.sh
