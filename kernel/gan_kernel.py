@@ -22,6 +22,28 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KERNEL_NAME = "gan_tutorial"
 
+# Strict execution, shared by the notebook tests (tests/notebooks/nbstrict.py)
+# and the lecture renderer (scripts/render_lecture.py): evcxr answers "ok" for
+# a cell whose `?` error (or caught panic) went to stderr, so a cell that
+# writes to stderr fails unless it carries one of these tags.
+ALLOW_STDERR_TAGS = frozenset({"allow-stderr", "raises-exception"})
+
+
+def cell_tags(cell):
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def stderr_text(outputs):
+    """What a cell's outputs (nbformat dicts) wrote to stderr."""
+    return "".join(o.get("text", "") for o in outputs or [] if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def unexpected_stderr(cell, outputs=None):
+    """The stderr text of a cell that is not allowed any, else ''."""
+    if cell_tags(cell) & ALLOW_STDERR_TAGS:
+        return ""
+    return stderr_text(cell.get("outputs", []) if outputs is None else outputs).strip()
+
 
 def setup_cell(notebook=NOTEBOOKS / "01_vanilla_gan.ipynb"):
     """The source of a notebook's first cell (the setup cell every notebook begins with)."""

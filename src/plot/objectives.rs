@@ -61,11 +61,13 @@ impl Drawing for ObjectivesDrawing {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
         let panels = root.split_evenly((1, 2));
-        let specs: [(&str, &str, fn(&ObjectiveCurve) -> &Vec<f64>, std::ops::Range<f64>); 2] = [
-            ("generator loss", "loss", |c| &c.value, -5.5..5.5),
-            ("gradient reaching G", "|d loss / d logit|", |c| &c.grad, 0.0..1.05),
+        type Panel = (&'static str, &'static str, fn(&ObjectiveCurve) -> &Vec<f64>, std::ops::Range<f64>, SeriesLabelPosition);
+        let specs: [Panel; 2] = [
+            ("generator loss", "loss", |c| &c.value, -5.5..5.5, SeriesLabelPosition::UpperRight),
+            // The two gradients cross at 0.5: the legend goes above the crossing.
+            ("gradient reaching G", "|d loss / d logit|", |c| &c.grad, 0.0..1.05, SeriesLabelPosition::UpperMiddle),
         ];
-        for (area, (title, y_desc, get, y_range)) in panels.iter().zip(specs) {
+        for (area, (title, y_desc, get, y_range, legend_at)) in panels.iter().zip(specs) {
             let mut chart = ChartBuilder::on(area)
                 .caption(title, ("sans-serif", 18))
                 .margin(10)
@@ -91,7 +93,7 @@ impl Drawing for ObjectivesDrawing {
             }
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(legend_at)
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.4))
                 .label_font(("sans-serif", 12))

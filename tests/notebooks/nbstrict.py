@@ -28,23 +28,16 @@ import os
 import pytest
 from nbformat import NotebookNode
 
+from gan_kernel import cell_tags, unexpected_stderr
+
 os.environ.setdefault("GAN_TUTORIAL_STRICT", "1")
 
 EXPECTED_KEY = "expected_output"
-ALLOW_STDERR_TAGS = {"allow-stderr", "raises-exception"}
-
-
-def _tags(cell):
-    return set(cell.get("metadata", {}).get("tags", []))
 
 
 def expected_output(cell):
     """The expected text of a `nbval-check-output` cell, or None."""
     return cell.get("metadata", {}).get("gan_tutorial", {}).get(EXPECTED_KEY)
-
-
-def stderr_text(outputs):
-    return "".join(o.get("text", "") for o in outputs or [] if o.get("output_type") == "stream" and o.get("name") == "stderr")
 
 
 def _install(cell_class):
@@ -54,9 +47,7 @@ def _install(cell_class):
 
     def runtest(self):
         original(self)
-        if _tags(self.cell) & ALLOW_STDERR_TAGS:
-            return
-        err = stderr_text(self.test_outputs).strip()
+        err = unexpected_stderr(self.cell, self.test_outputs)
         if err:
             self.raise_cell_error(
                 "Cell wrote to stderr: with evcxr that is how a `?` error or a caught panic "
@@ -78,7 +69,7 @@ def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if not isinstance(item, IPyNbCell):
             continue
-        if "nbval-check-output" not in _tags(item.cell):
+        if "nbval-check-output" not in cell_tags(item.cell):
             continue
         text = expected_output(item.cell)
         if text is None:
