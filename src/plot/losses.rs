@@ -1,6 +1,6 @@
 //! The tutorial's loss figure: generator and discriminator loss per
 //! iteration, with a second x-axis in epochs along the top.
-use super::figure::{plot_err, Drawing, Figure};
+use super::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::error::{Error, Result};
 use crate::gan::TrainHistory;
 use plotters::coord::Shift;
@@ -140,14 +140,7 @@ impl Drawing for LossDrawing<'_> {
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     }
 }

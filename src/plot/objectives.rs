@@ -2,7 +2,7 @@
 //! `log(1 - D(G(z)))` against the non-saturating `-log D(G(z))`, and the size
 //! of each one's gradient, as functions of D(G(z)). Computed with the crate's
 //! own losses ([`GanLoss::g_loss`]) and libtorch's autograd, not drawn by hand.
-use super::figure::{plot_err, Drawing, Figure};
+use super::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::error::Result;
 use crate::gan::GanLoss;
 use plotters::coord::Shift;
@@ -91,14 +91,7 @@ impl Drawing for ObjectivesDrawing {
                     .label(label)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
             }
-            chart
-                .configure_series_labels()
-                .position(legend_at)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(plot_err)?;
+            draw_legend(&mut chart, legend_at, 12)?;
         }
         Ok(())
     }
