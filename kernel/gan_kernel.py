@@ -38,6 +38,39 @@ def stderr_text(outputs):
     return "".join(o.get("text", "") for o in outputs or [] if o.get("output_type") == "stream" and o.get("name") == "stderr")
 
 
+# evcxr forwards a cell's stderr from its own reader thread, so a line (a `?`
+# error, a panic message) can reach Jupyter after the cell's reply and "idle"
+# status, where clients stop listening; a heavily loaded machine shows it.
+# Running this cell afterwards and waiting for its marker on stderr (a pipe:
+# first in, first out) collects everything the cell wrote.
+SYNC_MARK = "GAN_TUTORIAL_STDERR_SYNC"
+SYNC_CELL = 'eprintln!("GAN_TUTORIAL_{}", "STDERR_SYNC");'
+
+
+def collect_late_output(get_message, sync_msg_id, timeout=120):
+    """After SYNC_CELL was sent as `sync_msg_id`: reads iopub messages until
+    the marker has arrived on stderr and the sync cell is idle. Returns the
+    stream outputs (nbformat dicts) that came late, without the marker."""
+    late, marked, idle = [], False, False
+    deadline = time.monotonic() + timeout
+    while not (marked and idle):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no stderr marker from the kernel within {timeout} s")
+        msg = get_message(timeout=left)
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            text = content["text"]
+            if SYNC_MARK in text:
+                marked = True
+                text = text.replace(SYNC_MARK + "\n", "").replace(SYNC_MARK, "")
+            if text:
+                late.append({"output_type": "stream", "name": content["name"], "text": text})
+        elif kind == "status" and content["execution_state"] == "idle" and msg["parent_header"].get("msg_id") == sync_msg_id:
+            idle = True
+    return late
+
+
 def unexpected_stderr(cell, outputs=None):
     """The stderr text of a cell that is not allowed any, else ''."""
     if cell_tags(cell) & ALLOW_STDERR_TAGS:
@@ -97,12 +130,15 @@ class Kernel:
         t0 = time.monotonic()
         reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=outputs.append, allow_stdin=False)
         seconds = time.monotonic() - t0
-        stdout = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
-        stderr = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        streams = [{"output_type": "stream", **m["content"]} for m in outputs if m["msg_type"] == "stream"]
         errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
         if reply["content"]["status"] != "ok" or errors:
             detail = "\n".join(e.get("evalue", "") + "\n" + "\n".join(e.get("traceback", [])) for e in errors)
-            raise CellError(f"cell failed ({reply['content']['status']}):\n{code}\n{detail}\n{stderr}")
+            raise CellError(f"cell failed ({reply['content']['status']}):\n{code}\n{detail}\n{stderr_text(streams)}")
+        sync_id = self.kc.execute(SYNC_CELL, allow_stdin=False)
+        streams += collect_late_output(self.kc.get_iopub_msg, sync_id)
+        stdout = "".join(o["text"] for o in streams if o["name"] == "stdout")
+        stderr = stderr_text(streams)
         if stderr.strip() and not allow_stderr:
             raise CellError(f"cell wrote to stderr:\n{code}\n{stderr}")
         return seconds, stdout, outputs

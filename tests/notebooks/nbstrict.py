@@ -15,7 +15,10 @@ This plugin closes both holes:
    cell's process and evcxr reports an error;
 2. after each cell it fails the test when the cell wrote anything to stderr
    (how evcxr reports a `?` error), unless the cell is tagged
-   `allow-stderr` or `raises-exception`.
+   `allow-stderr` or `raises-exception`. evcxr forwards stderr from its own
+   thread, so a line can arrive after the cell's "idle" status; the plugin
+   first runs a one-line cell that writes a marker to stderr and waits for
+   it (see gan_kernel.collect_late_output).
 
 Committed notebooks carry no outputs. A cell tagged `nbval-check-output`
 keeps its expected output as text in its metadata instead,
@@ -28,7 +31,7 @@ import os
 import pytest
 from nbformat import NotebookNode
 
-from gan_kernel import cell_tags, unexpected_stderr
+from gan_kernel import SYNC_CELL, cell_tags, collect_late_output, unexpected_stderr
 
 os.environ.setdefault("GAN_TUTORIAL_STRICT", "1")
 
@@ -47,7 +50,11 @@ def _install(cell_class):
 
     def runtest(self):
         original(self)
-        err = unexpected_stderr(self.cell, self.test_outputs)
+        # What evcxr forwards after the cell's "idle" would be lost: sync first.
+        kernel = self.parent.kernel
+        sync_id = kernel.execute_cell_input(SYNC_CELL, allow_stdin=False)
+        late = collect_late_output(self.parent.get_kernel_message, sync_id)
+        err = unexpected_stderr(self.cell, list(self.test_outputs or []) + late)
         if err:
             self.raise_cell_error(
                 "Cell wrote to stderr: with evcxr that is how a `?` error or a caught panic "
