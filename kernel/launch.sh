@@ -48,7 +48,7 @@ done
 # never built starts from the project's Cargo.lock: the kernel compiles the
 # same dependency versions as `cargo build --locked`.
 if [ ! -d "$slot" ]; then
-  warm=$(ls -1td "$slots"/slot-*/target 2>/dev/null | head -n 1 || true)
+  warm=$(ls -1td "$slots"/slot-*/target 2>/dev/null | grep -v '\.partial/target$' | head -n 1 || true)
   if [ -n "$warm" ]; then
     rm -rf "$slot.partial"
     if cp -a "$(dirname "$warm")" "$slot.partial"; then

@@ -24,7 +24,9 @@
 # and leaves the previous outputs in place.
 #
 # Environment: GAN_TUTORIAL_NOTEBOOK_MODE (quick|full) reaches the notebooks;
-# GAN_TUTORIAL_CELL_TIMEOUT (s, default 1800).
+# GAN_TUTORIAL_CELL_TIMEOUT (s, default 1800); GAN_TUTORIAL_LECTURE_DIR (the
+# output folder, default build/lecture; the tests use build/ci-artifacts/lecture
+# so that `make test` never replaces a full render with a quick one).
 set -euo pipefail
 
 caller=$PWD
@@ -34,7 +36,8 @@ cd "$root"
 die() { printf 'render_lecture: %s\n' "$*" >&2; exit 1; }
 
 python="$root/.venv/bin/python"
-out="$root/build/lecture"
+out="${GAN_TUTORIAL_LECTURE_DIR:-$root/build/lecture}"
+case "$out" in /*) ;; *) out="$root/$out" ;; esac
 vendor="$out/vendor"
 cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}/npm"
 

@@ -1,11 +1,12 @@
 """The rendered lecture works in a real browser, offline.
 
 Renders notebooks/01_vanilla_gan.ipynb with scripts/render_lecture.sh (quick
-mode: a short training run), then opens the page and the slides in Debian's
-headless Chromium, driven by playwright, with every request that is not a
-local file blocked: the pages must need nothing from the network. Checks that
-the plots are embedded and decoded, that MathJax typeset the math, that
-reveal.js started, and saves screenshots to build/ci-artifacts/.
+mode: a short training run) into build/ci-artifacts/lecture/, then opens the
+page and the slides in Debian's headless Chromium, driven by playwright, with
+every request that is not a local file blocked: the pages must need nothing
+from the network. Checks that the plots are embedded and decoded, that MathJax
+typeset the math, that reveal.js started, and saves screenshots to
+build/ci-artifacts/.
 
 Run: .venv/bin/pytest tests/notebooks/test_render.py
 """
@@ -19,8 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STEM = "01_vanilla_gan"
 NOTEBOOK = ROOT / "notebooks" / f"{STEM}.ipynb"
-LECTURE = ROOT / "build" / "lecture"
 ARTIFACTS = ROOT / "build" / "ci-artifacts"
+# Not build/lecture: a quick render must not replace an instructor's full one.
+LECTURE = ARTIFACTS / "lecture"
 
 CHROMIUM = "/usr/bin/chromium"
 # Debian's Chromium as root, with no attempt to reach the network by itself
@@ -157,7 +159,7 @@ def browser():
 @pytest.fixture(scope="module")
 def lecture(browser):
     """Render the notebook (executed, quick mode) once for this module."""
-    env = dict(os.environ, GAN_TUTORIAL_NOTEBOOK_MODE="quick")
+    env = dict(os.environ, GAN_TUTORIAL_NOTEBOOK_MODE="quick", GAN_TUTORIAL_LECTURE_DIR=str(LECTURE))
     result = subprocess.run(
         [str(ROOT / "scripts" / "render_lecture.sh"), str(NOTEBOOK)],
         cwd=ROOT,
