@@ -11,7 +11,8 @@
 #      machine and cached), the `gan_tutorial` kernelspec in .venv's Jupyter,
 #      and a first build of the kernel's dependencies (so a notebook's
 #      `:dep gan_tutorial` takes seconds),
-#   6. as root, Debian's chromium for the rendered-lecture test (else says how).
+#   6. as root, Debian's chromium and npm for the rendered lecture and its test
+#      (else says how).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,5 +89,13 @@ if ! command -v chromium >/dev/null; then
     say "note: no chromium: sudo apt-get install chromium (the rendered-lecture test needs it)"
   fi
 fi
-command -v npm >/dev/null || say "note: no npm: sudo apt-get install npm (rendering the lecture vendors MathJax and reveal.js from npm)"
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's npm (rendering the lecture vendors MathJax and reveal.js from npm)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+      || say "note: could not install npm; make lecture and its test will fail until it is"
+  else
+    say "note: no npm: sudo apt-get install npm (rendering the lecture vendors MathJax and reveal.js from npm)"
+  fi
+fi
 say "setup done: ./target/release/gan-tutorial --help, .venv/bin/jupyter lab notebooks/"
