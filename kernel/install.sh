@@ -29,7 +29,6 @@ spec = {
     "display_name": "Rust (gan_tutorial)",
     "language": "rust",
     "interrupt_mode": "message",
-    "metadata": {"gan_tutorial": {"launcher": launcher}},
 }
 with open(path, "w") as f:
     json.dump(spec, f, indent=1)

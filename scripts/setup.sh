@@ -80,22 +80,17 @@ if [ ! -d target/evcxr/slot-0/target ]; then
   .venv/bin/python kernel/gan_kernel.py warm
 fi
 
-if ! command -v chromium >/dev/null; then
+# Debian packages the lecture needs: installed when we are root, else named.
+need_deb() { # command package why
+  command -v "$1" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's chromium (the rendered-lecture test opens pages in it)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || say "note: could not install chromium; the rendered-lecture test will be skipped (CI fails it)"
+    say "installing Debian's $2 ($3)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null) \
+      || say "note: could not install $2; the lecture and its test need it ($3)"
   else
-    say "note: no chromium: sudo apt-get install chromium (the rendered-lecture test needs it)"
+    say "note: no $1: sudo apt-get install $2 ($3)"
   fi
-fi
-if ! command -v npm >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's npm (rendering the lecture vendors MathJax and reveal.js from npm)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
-      || say "note: could not install npm; make lecture and its test will fail until it is"
-  else
-    say "note: no npm: sudo apt-get install npm (rendering the lecture vendors MathJax and reveal.js from npm)"
-  fi
-fi
+}
+need_deb chromium chromium "the rendered-lecture test opens pages in it"
+need_deb npm npm "rendering the lecture vendors MathJax and reveal.js from npm"
 say "setup done: ./target/release/gan-tutorial --help, .venv/bin/jupyter lab notebooks/"
