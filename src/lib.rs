@@ -5,7 +5,9 @@
 //! CUDA when a GPU is present, on the CPU otherwise.
 //!
 //! The notebooks under `notebooks/` call the high-level helpers here:
-//! [`train_vanilla_gan`], [`plot_losses`], [`image_grid`]. Every run takes a
+//! [`train_vanilla_gan`], [`plot_losses`], [`image_grid`], and [`nash_demo`]
+//! (the game: optimal discriminator, JSD, non-convergence, the 2D demo, mode
+//! collapse, vanishing gradients; module [`nash`]). Every run takes a
 //! seed, records its config, and keeps its history as plain numbers.
 //!
 //! ```no_run
@@ -22,6 +24,7 @@ pub mod device;
 pub mod error;
 pub mod fsutil;
 pub mod gan;
+pub mod nash;
 pub mod notebook;
 pub mod optim;
 pub mod plot;
@@ -33,6 +36,7 @@ pub use device::{device, device_name, parse_device, DEVICE_ENV};
 pub use tch;
 pub use error::{Error, Result};
 pub use gan::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
+pub use nash::{nash_demo, NashConfig, NashReport};
 pub use plot::{image_grid, plot_losses, Figure};
 
 /// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
@@ -49,6 +53,7 @@ pub mod prelude {
         image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
         GridOptions, ImageBatch, LossPlotOptions,
     };
+    pub use crate::nash::{nash_demo, NashConfig, NashReport};
     pub use crate::run::save_run;
     pub use tch::{self, Device, Kind, Tensor};
 }

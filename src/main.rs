@@ -29,8 +29,29 @@ enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// The GAN game: optimal discriminator, -log 4 + 2 JSD, the x*y game, the 2D
+    /// demo, mode collapse and vanishing gradients (figures + nash.json).
+    Nash(NashArgs),
     /// Print the libtorch build, threads and CUDA devices this program sees (JSON).
     Info,
+}
+
+#[derive(Args)]
+struct NashArgs {
+    /// Output directory.
+    #[arg(long, default_value = "runs/nash")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Shorter trainings (the notebooks' CI mode).
+    #[arg(long)]
+    quick: bool,
+    /// Generator steps of the 2D runs (default: 3000, quick: 1000).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// The remedy compared with the vanilla GAN on the ring: pack=M (PacGAN), k=N (D steps per G step) or minimax.
+    #[arg(long)]
+    remedy: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -117,6 +138,7 @@ fn run(cli: Cli) -> Result<()> {
             DataAction::Fetch { dataset, dir, mirrors } => fetch(&dataset, dir, mirrors),
             DataAction::Info { data } => data_info(data.as_deref()),
         },
+        Command::Nash(a) => nash(a),
         Command::Info => {
             println!("{}", serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
             Ok(())
@@ -228,6 +250,32 @@ impl TrainObserver for Bar {
         }
         Ok(())
     }
+}
+
+fn nash(a: NashArgs) -> Result<()> {
+    use gan_tutorial::nash::{nash_demo, NashConfig};
+    use gan_tutorial::notebook::RunMode;
+    let mode = if a.quick { RunMode::Quick } else { RunMode::Full };
+    let mut c = NashConfig::default().for_mode(mode).with_seed(a.seed);
+    if let Some(s) = a.steps {
+        c.vanilla = c.vanilla.with_steps(s);
+        c.remedy = c.remedy.with_steps(s);
+    }
+    if let Some(r) = &a.remedy {
+        let base = c.vanilla.clone().with_pack(1).with_d_steps(1).with_loss(GanLoss::NonSaturating);
+        c.remedy = match r.split_once('=') {
+            Some(("pack", m)) => base.with_pack(m.parse().with_context(|| format!("--remedy {r}: pack=M needs a number"))?),
+            Some(("k", k)) => base.with_d_steps(k.parse().with_context(|| format!("--remedy {r}: k=N needs a number"))?),
+            None if r == "minimax" => base.with_loss(GanLoss::Minimax),
+            _ => bail!("--remedy {r}: use pack=M, k=N or minimax"),
+        };
+    }
+    eprintln!("running the game-theory experiments ({mode:?} mode, seed {}) -> {}", a.seed, a.out.display());
+    let report = nash_demo(&c)?;
+    println!("{}", report.summary());
+    let files = report.save(&a.out)?;
+    eprintln!("wrote {} files to {}", files.len(), a.out.display());
+    Ok(())
 }
 
 fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>) -> Result<()> {

@@ -76,3 +76,15 @@ def test_notebook_01_compares_deterministic_cells_and_tags_its_figures():
     assert tags.count("nbval-check-output") >= 3, tags
     for tag in ["loss-plot", "sample-grid", "sample-row", "real-digits", "training"]:
         assert tag in tags, f"notebook 01 has no cell tagged {tag}"
+
+
+def test_notebook_02_compares_the_analytic_cells_and_tags_its_figures():
+    nb = json.loads((ROOT / "notebooks" / "02_nash_and_2d.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert tags.count("nbval-check-output") >= 3, tags
+    for tag in ["optimal-d", "training-2d", "bilinear", "mode-collapse", "vanishing"]:
+        assert tag in tags, f"notebook 02 has no cell tagged {tag}"
+    # The proof's four steps and the three problems each have a section.
+    text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for heading in ["Step 1", "Step 2", "Step 3", "Step 4", "## 2D demo", "Non-convergence", "Mode collapse", "Vanishing gradients"]:
+        assert heading in text, f"notebook 02 lacks {heading!r}"
