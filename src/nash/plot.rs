@@ -6,6 +6,7 @@ use super::toy2d::{Snapshot, Toy2dReport};
 use super::vanishing::VanishingReport;
 use crate::error::{Error, Result};
 use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
+use crate::plot::losses::moving_average;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -362,19 +363,6 @@ pub fn plot_toy_history(report: &Toy2dReport, window: usize) -> Result<Figure> {
 
 struct HistoryDrawing<'a>(&'a Toy2dReport, usize);
 
-fn moving_average(v: &[f64], w: usize) -> Vec<(f64, f64)> {
-    let mut out = Vec::with_capacity(v.len());
-    let mut sum = 0.0;
-    for i in 0..v.len() {
-        sum += v[i];
-        if i >= w {
-            sum -= v[i - w];
-        }
-        out.push(((i + 1) as f64, sum / (i + 1).min(w) as f64));
-    }
-    out
-}
-
 impl Drawing for HistoryDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let (r, w) = (self.0, self.1);
@@ -390,7 +378,7 @@ impl Drawing for HistoryDrawing<'_> {
         mesh(&mut chart, "generator step", "mean D")?;
         for (label, v, color) in [("D(x), real", &r.history.d_real, REAL), ("D(G(z)), generated", &r.history.d_fake, FAKE)] {
             chart
-                .draw_series(LineSeries::new(moving_average(v, w), color.stroke_width(2)))
+                .draw_series(LineSeries::new(moving_average(v, w).into_iter().enumerate().map(|(i, m)| ((i + 1) as f64, m)), color.stroke_width(2)))
                 .map_err(plot_err)?
                 .label(label)
                 .legend(legend_line(color, 2));
