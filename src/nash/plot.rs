@@ -183,7 +183,7 @@ impl Drawing for CostDrawing<'_> {
             .map_err(plot_err)?
             .label("−log 4 (p_g = p_data)")
             .legend(legend_line(RGBColor(128, 128, 128), 1));
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 12)
     }
 }
 
