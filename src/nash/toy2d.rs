@@ -267,6 +267,9 @@ impl Toy2dConfig {
         if let Some(s) = self.snapshots.iter().find(|s| **s > self.steps) {
             return Err(Error::config("snapshots", format!("step {s} is after the last step {}", self.steps)));
         }
+        if self.arrows > self.eval_samples {
+            return Err(Error::config("arrows", format!("{} arrows but only {} generated points (eval_samples): lower arrows", self.arrows, self.eval_samples)));
+        }
         if self.heat_cells < 2 {
             return Err(Error::config("heat_cells", "must be at least 2"));
         }
@@ -511,6 +514,7 @@ mod tests {
         assert_eq!(r1.snapshots[0].heat.len(), 64);
         // Same seed, same run.
         assert_eq!(train_toy_gan(&c).unwrap().history, r.history);
-        assert!(Toy2dConfig { batch_size: 255, ..c }.validate().unwrap_err().to_string().contains("multiples of pack"));
+        assert!(Toy2dConfig { batch_size: 255, ..c.clone() }.validate().unwrap_err().to_string().contains("multiples of pack"));
+        assert!(Toy2dConfig { arrows: 400, ..c }.validate().unwrap_err().to_string().contains("lower arrows"));
     }
 }
