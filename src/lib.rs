@@ -17,7 +17,11 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod adversarial;
+pub mod attack;
+pub mod classifier;
 pub mod data;
+pub mod defense;
 pub mod device;
 pub mod error;
 pub mod fsutil;
@@ -50,6 +54,11 @@ pub mod prelude {
         GridOptions, ImageBatch, LossPlotOptions,
     };
     pub use crate::run::save_run;
+    pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
+    pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
+    pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
+    pub use crate::defense::InputTransform;
+    pub use crate::plot::{plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use tch::{self, Device, Kind, Tensor};
 }
 
