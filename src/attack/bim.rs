@@ -51,8 +51,8 @@ pub(crate) fn check_steps(steps: usize, alpha: f64) -> Result<()> {
     if steps == 0 {
         return Err(Error::config("steps", "an iterative attack needs at least one step"));
     }
-    if !(alpha.is_finite() && alpha > 0.0) {
-        return Err(Error::config("step_size", format!("{alpha} must be a positive number")));
+    if !(alpha.is_finite() && alpha >= 0.0) {
+        return Err(Error::config("step_size", format!("{alpha} must be a non-negative number")));
     }
     Ok(())
 }
