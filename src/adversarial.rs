@@ -228,7 +228,7 @@ impl AttackStudyConfig {
         self
     }
     /// Full: as [`Default`]. Quick: 200 digits, ε ∈ {0, 0.1, 0.2, 0.3}, BIM-5, PGD-10, PGD-3
-    /// training, 120 patch steps, the classifiers' quick training.
+    /// training, the classifiers' quick training.
     pub fn for_mode(mut self, mode: RunMode) -> Self {
         if mode.is_quick() {
             self.classifier = self.classifier.for_mode(mode);
@@ -237,7 +237,6 @@ impl AttackStudyConfig {
             self.bim_steps = self.bim_steps.min(5);
             self.pgd_steps = self.pgd_steps.min(10);
             self.train_pgd_steps = self.train_pgd_steps.min(3);
-            self.patch.steps = self.patch.steps.min(120);
         }
         self
     }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 
-/// Settings of [`train_patch`]. Default: 8×8 patch, target class 3, 300 Adam steps of lr 0.05 on batches of 64.
+/// Settings of [`train_patch`]. Default: 10×10 patch, target class 3, 300 Adam steps of lr 0.05 on batches of 64.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PatchConfig {
@@ -27,7 +27,7 @@ pub struct PatchConfig {
 
 impl Default for PatchConfig {
     fn default() -> Self {
-        Self { side: 8, target: 3, steps: 300, batch_size: 64, lr: 0.05, seed: 11 }
+        Self { side: 10, target: 3, steps: 300, batch_size: 64, lr: 0.05, seed: 11 }
     }
 }
 
