@@ -200,7 +200,7 @@ impl Default for AttackStudyConfig {
         Self {
             seed: 2024,
             classifier: ClassifierConfig::default(),
-            num_test: 500,
+            num_test: 300,
             eps: vec![0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3],
             bim_steps: 10,
             pgd_steps: 40,
@@ -227,16 +227,16 @@ impl AttackStudyConfig {
         self.num_test = n;
         self
     }
-    /// Full: as [`Default`]. Quick: 200 digits, ε ∈ {0, 0.1, 0.2, 0.3}, BIM-5, PGD-10, PGD-3
+    /// Full: as [`Default`]. Quick: 100 digits, ε ∈ {0, 0.1, 0.2, 0.3}, BIM-5, PGD-10, PGD-2
     /// training, the classifiers' quick training.
     pub fn for_mode(mut self, mode: RunMode) -> Self {
         if mode.is_quick() {
             self.classifier = self.classifier.for_mode(mode);
-            self.num_test = self.num_test.min(200);
+            self.num_test = self.num_test.min(100);
             self.eps = vec![0.0, 0.1, 0.2, 0.3];
             self.bim_steps = self.bim_steps.min(5);
             self.pgd_steps = self.pgd_steps.min(10);
-            self.train_pgd_steps = self.train_pgd_steps.min(3);
+            self.train_pgd_steps = self.train_pgd_steps.min(2);
         }
         self
     }
@@ -268,9 +268,40 @@ impl std::fmt::Display for AttackStudyConfig {
         writeln!(f, "{:<18}FGSM, BIM-{}, PGD-{} (step 2.5ε/steps, random start)", "attacks", self.bim_steps, self.pgd_steps)?;
         writeln!(f, "{:<18}blur σ={}, resize {}→28, FGSM and PGD-{} training at ε={}, distillation T={}", "defenses",
             self.blur_sigma, self.resize_side, self.train_pgd_steps, self.train_eps, self.distill_temperature)?;
-        write!(f, "{:<18}{0}x{0} → class {1}, {2} steps", "patch", self.patch.side, self.patch.target)?;
-        let _ = self.patch.steps;
-        Ok(())
+        let p = &self.patch;
+        writeln!(f, "{:<18}{side}x{side} → class {target}, {steps} Adam steps at random positions", "patch", side = p.side, target = p.target, steps = p.steps)
+    }
+}
+
+/// The Display text of `AttackStudyConfig::default()` (notebook 05 compares its output with this).
+#[cfg(test)]
+const DEFAULT_TEXT: &str = "\
+seed              2024
+classifier        lenet, 4 epochs, batch 64, Adam lr 0.001
+attacked          first 300 held-out test digits
+ε (L∞, pixels)    [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+attacks           FGSM, BIM-10, PGD-40 (step 2.5ε/steps, random start)
+defenses          blur σ=1, resize 14→28, FGSM and PGD-7 training at ε=0.2, distillation T=20
+patch             10x10 → class 3, 300 Adam steps at random positions
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn study_settings_print_scale_and_validate() {
+        assert_eq!(AttackStudyConfig::default().to_string(), DEFAULT_TEXT);
+        let q = AttackStudyConfig::default().for_mode(RunMode::Quick);
+        assert_eq!((q.num_test, q.pgd_steps, q.bim_steps, q.train_pgd_steps), (100, 10, 5, 2));
+        assert_eq!(q.eps, vec![0.0, 0.1, 0.2, 0.3]);
+        assert_eq!(AttackStudyConfig::default().for_mode(RunMode::Full), AttackStudyConfig::default());
+        let e = AttackStudyConfig::default().with_eps(vec![0.1, 2.0]).validate().unwrap_err().to_string();
+        assert!(e.contains("eps") && e.contains('2'), "{e}");
+        let e = FgsmExampleConfig::default().with_examples(0).validate().unwrap_err().to_string();
+        assert!(e.contains("num_examples"), "{e}");
+        let back: AttackStudyConfig = serde_json::from_str(&serde_json::to_string(&q).unwrap()).unwrap();
+        assert_eq!(back, q);
     }
 }
 

@@ -111,11 +111,11 @@ impl ClassifierConfig {
         self
     }
 
-    /// Unchanged in [`RunMode::Full`]; in [`RunMode::Quick`] at most 2 epochs on at most 4,000 digits.
+    /// Unchanged in [`RunMode::Full`]; in [`RunMode::Quick`] at most 2 epochs on at most 3,000 digits.
     pub fn for_mode(mut self, mode: RunMode) -> Self {
         if mode.is_quick() {
             self.num_epochs = self.num_epochs.min(2);
-            self.max_train = Some(self.max_train.unwrap_or(usize::MAX).min(4000));
+            self.max_train = Some(self.max_train.unwrap_or(usize::MAX).min(3000));
         }
         self
     }
@@ -307,7 +307,7 @@ mod tests {
         let c = ClassifierConfig::default().with_defense(TrainDefense::Distillation { temperature: 0.5 });
         assert!(c.validate().unwrap_err().to_string().contains("temperature"));
         let q = ClassifierConfig::default().for_mode(RunMode::Quick);
-        assert_eq!((q.num_epochs, q.max_train), (2, Some(4000)));
+        assert_eq!((q.num_epochs, q.max_train), (2, Some(3000)));
         assert_eq!(ClassifierConfig::default().for_mode(RunMode::Full), ClassifierConfig::default());
         let json = serde_json::to_string(&ClassifierConfig::default().with_defense(TrainDefense::PgdTraining { eps: 0.2, steps: 7 })).unwrap();
         let back: ClassifierConfig = serde_json::from_str(&json).unwrap();
