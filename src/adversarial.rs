@@ -269,7 +269,7 @@ impl std::fmt::Display for AttackStudyConfig {
         writeln!(f, "{:<18}blur σ={}, resize {}→28, FGSM and PGD-{} training at ε={}, distillation T={}", "defenses",
             self.blur_sigma, self.resize_side, self.train_pgd_steps, self.train_eps, self.distill_temperature)?;
         let p = &self.patch;
-        writeln!(f, "{:<18}{side}x{side} → class {target}, {steps} Adam steps at random positions", "patch", side = p.side, target = p.target, steps = p.steps)
+        write!(f, "{:<18}{side}x{side} → class {target}, {steps} Adam steps at random positions", "patch", side = p.side, target = p.target, steps = p.steps)
     }
 }
 
@@ -282,8 +282,7 @@ attacked          first 300 held-out test digits
 ε (L∞, pixels)    [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 attacks           FGSM, BIM-10, PGD-40 (step 2.5ε/steps, random start)
 defenses          blur σ=1, resize 14→28, FGSM and PGD-7 training at ε=0.2, distillation T=20
-patch             10x10 → class 3, 300 Adam steps at random positions
-";
+patch             10x10 → class 3, 300 Adam steps at random positions";
 
 #[cfg(test)]
 mod tests {

@@ -73,7 +73,8 @@ impl Drawing for ExamplesDrawing<'_> {
         let row_y = [36, 36 + IMG + 44, 36 + 2 * (IMG + 44)];
         text("clean", 10, row_y[0] + IMG / 2, BLACK)?;
         text("perturbation", 10, row_y[1] + IMG / 2 - 8, BLACK)?;
-        text(&format!("(±{max_delta:.2} → full range)"), 10, row_y[1] + IMG / 2 + 8, RGBColor(90, 90, 90))?;
+        text("(amplified:", 10, row_y[1] + IMG / 2 + 8, RGBColor(90, 90, 90))?;
+        text(&format!(" ±{max_delta:.2} = white/black)"), 10, row_y[1] + IMG / 2 + 24, RGBColor(90, 90, 90))?;
         text("adversarial", 10, row_y[2] + IMG / 2, BLACK)?;
         for (k, row) in ex.rows.iter().enumerate() {
             let x0 = 110 + k as i32 * (IMG + 16);
@@ -133,15 +134,31 @@ impl Drawing for EpsDrawing<'_> {
             .draw()
             .map_err(plot_err)?;
         for (i, d) in s.defenses().iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let dashed = d.contains("unaware") || d.contains("distillation T=") && !d.contains("divides");
+            // One colour per defense; a thin line where the attacker ignores it (or attacks naively).
+            let color = if d == "none" {
+                RGBColor(0, 0, 0)
+            } else if d.starts_with("blur") {
+                RGBColor(44, 160, 44)
+            } else if d.starts_with("resize") {
+                RGBColor(31, 119, 180)
+            } else if d.starts_with("FGSM") {
+                RGBColor(148, 103, 189)
+            } else if d.starts_with("PGD") {
+                RGBColor(255, 127, 14)
+            } else if d.starts_with("distillation") {
+                RGBColor(214, 39, 40)
+            } else {
+                let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
+                RGBColor(r, g, b)
+            };
+            let dashed = d.contains("unaware") || d.starts_with("distillation") && !d.contains("divides");
             let pts: Vec<(f64, f64)> = s.table.iter().filter(|r| &r.defense == d && r.attack == self.attack).map(|r| (r.eps, 100.0 * r.accuracy)).collect();
             let width = if dashed { 1 } else { 2 };
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))
                 .map_err(plot_err)?
                 .label(d.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width)));
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(plot_err)?;
         }
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 11)?;
