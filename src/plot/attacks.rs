@@ -46,7 +46,7 @@ const IMG: i32 = 28 * CELL;
 /// the new prediction (red when wrong).
 pub fn plot_adversarial_examples(ex: &AdversarialExamples) -> Result<Figure> {
     let n = ex.rows.len() as i32;
-    let width = (n * (IMG + 16) + 110).max(420) as u32;
+    let width = (n * (IMG + 16) + 150).max(460) as u32;
     Figure::render(width, (3 * IMG + 3 * 44 + 40) as u32, &ExamplesDrawing(ex))
 }
 
@@ -77,7 +77,7 @@ impl Drawing for ExamplesDrawing<'_> {
         text(&format!(" ±{max_delta:.2} = white/black)"), 10, row_y[1] + IMG / 2 + 24, RGBColor(90, 90, 90))?;
         text("adversarial", 10, row_y[2] + IMG / 2, BLACK)?;
         for (k, row) in ex.rows.iter().enumerate() {
-            let x0 = 110 + k as i32 * (IMG + 16);
+            let x0 = 150 + k as i32 * (IMG + 16);
             let clean = &ex.clean[k * 784..(k + 1) * 784];
             let adv = &ex.adversarial[k * 784..(k + 1) * 784];
             let delta: Vec<f32> = clean.iter().zip(adv).map(|(a, b)| 0.5 + 0.5 * (b - a) / max_delta).collect();
