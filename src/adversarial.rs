@@ -23,14 +23,14 @@ use crate::attack::{
 use crate::classifier::{
     accuracy, images_and_labels, train_classifier_on, Arch, Classifier, ClassifierConfig, ClassifierHistory, Model, TrainDefense,
 };
-use crate::data::{ImageSet, MnistData};
+use crate::data::MnistData;
 use crate::defense::{Defended, InputTransform, Tempered};
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
 use crate::plot::{plot_adversarial_examples, AdversarialExamples, Figure};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 // ---------------------------------------------------------------- fgsm_example
 
@@ -581,7 +581,3 @@ pub fn attack_study(config: &AttackStudyConfig) -> Result<AttackStudy> {
     attack_study_with(config, &data, &mut |line| println!("{line}"))
 }
 
-/// The digits of `set` as a tensor `[n, 1, 28, 28]` in `[0, 1]` (for cells that attack by hand).
-pub fn images_01(set: &ImageSet) -> Result<Tensor> {
-    Ok(images_and_labels(set, crate::device::device()?)?.0.to_kind(Kind::Float))
-}
