@@ -5,7 +5,8 @@
 #   make lab       opens the notebooks in JupyterLab with the project's kernel
 #   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
 #   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
-.PHONY: setup demo test test-rust test-notebooks lab lecture bench bench-kernel clean-runs
+#   make bench-attacks   FGSM and PGD-40 images/s, Rust against PyTorch
+.PHONY: setup demo test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
@@ -38,6 +39,9 @@ lecture: setup
 
 bench: setup
 	$(CARGO) bench --locked --bench vanilla_step -- --epochs 10 --keep-graphs
+
+bench-attacks: setup
+	$(CARGO) bench --locked --bench attack_throughput -- --rounds 3
 
 bench-kernel: setup
 	.venv/bin/python benches/kernel_timing.py

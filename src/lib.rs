@@ -19,7 +19,11 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod adversarial;
+pub mod attack;
+pub mod classifier;
 pub mod data;
+pub mod defense;
 pub mod device;
 pub mod error;
 pub mod fsutil;
@@ -37,6 +41,7 @@ pub use tch;
 pub use error::{Error, Result};
 pub use gan::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
 pub use nash::{nash_demo, NashConfig, NashReport};
+pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
 pub use plot::{image_grid, plot_losses, Figure};
 
 /// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
@@ -55,6 +60,11 @@ pub mod prelude {
     };
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
     pub use crate::run::save_run;
+    pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
+    pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
+    pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
+    pub use crate::defense::InputTransform;
+    pub use crate::plot::{plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use tch::{self, Device, Kind, Tensor};
 }
 

@@ -34,6 +34,36 @@ enum Command {
     Nash(NashArgs),
     /// Print the libtorch build, threads and CUDA devices this program sees (JSON).
     Info,
+    /// Adversarial attacks on MNIST classifiers: the FGSM before/after figure, accuracy
+    /// against ε for every attack and defense, and a JSON of all results.
+    Attack(AttackArgs),
+}
+
+#[derive(Args)]
+struct AttackArgs {
+    /// Output directory.
+    #[arg(long, default_value = "runs/attack")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// The short CI-sized study (as notebook 05 in quick mode).
+    #[arg(long)]
+    quick: bool,
+    /// cpu, cuda, cuda:N or auto (default: GAN_TUTORIAL_DEVICE, else CUDA if available).
+    #[arg(long)]
+    device: Option<String>,
+    /// Training epochs of every classifier.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// How many held-out test digits to attack.
+    #[arg(long)]
+    num_test: Option<usize>,
+    /// Attack strengths, comma-separated (e.g. 0,0.1,0.2,0.3).
+    #[arg(long, value_delimiter = ',')]
+    eps: Option<Vec<f64>>,
+    /// Steps of PGD.
+    #[arg(long)]
+    pgd_steps: Option<usize>,
 }
 
 #[derive(Args)]
@@ -139,6 +169,7 @@ fn run(cli: Cli) -> Result<()> {
             DataAction::Info { data } => data_info(data.as_deref()),
         },
         Command::Nash(a) => nash(a),
+        Command::Attack(a) => attack(a),
         Command::Info => {
             println!("{}", serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
             Ok(())
@@ -317,5 +348,49 @@ fn data_info(arg: Option<&str>) -> Result<()> {
         "test": { "images": d.test.len(), "per_class": d.test.label_counts() },
     });
     println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+fn attack(a: AttackArgs) -> Result<()> {
+    use gan_tutorial::adversarial::{attack_study_with, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
+    use gan_tutorial::notebook::RunMode;
+    let mode = if a.quick { RunMode::Quick } else { RunMode::Full };
+    let mut c = AttackStudyConfig::default().with_seed(a.seed).for_mode(mode);
+    if let Some(d) = &a.device {
+        c.classifier = c.classifier.with_device(d.clone());
+    }
+    if let Some(e) = a.epochs {
+        c.classifier = c.classifier.with_epochs(e);
+    }
+    if let Some(n) = a.num_test {
+        c.num_test = n;
+    }
+    if let Some(e) = a.eps {
+        c.eps = e;
+    }
+    if let Some(s) = a.pgd_steps {
+        c.pgd_steps = s;
+    }
+    c.validate()?;
+    gan_tutorial::fsutil::create_dir(&a.out)?;
+    gan_tutorial::fsutil::write_json(a.out.join("config.json"), &c)?;
+    eprintln!("adversarial attacks on MNIST ({mode} mode, seed {}) -> {}", c.seed, a.out.display());
+    let ex_config = FgsmExampleConfig::default().with_classifier(c.classifier.clone()).with_model_path(a.out.join("lenet.safetensors"));
+    let ex = fgsm_example(&ex_config)?;
+    ex.figure.save_png(a.out.join("fgsm_example.png"))?;
+    ex.figure.save_svg(a.out.join("fgsm_example.svg"))?;
+    gan_tutorial::fsutil::write_json(a.out.join("fgsm_example.json"), &ex)?;
+    eprint!("{ex}");
+    let data = MnistData::load(&c.classifier.data)?;
+    let study = attack_study_with(&c, &data, &mut |line| eprintln!("  {line}"))?;
+    for attack in ["fgsm", "bim", "pgd"] {
+        let fig = gan_tutorial::plot::plot_accuracy_vs_eps(&study, attack)?;
+        fig.save_png(a.out.join(format!("accuracy_{attack}.png")))?;
+        fig.save_svg(a.out.join(format!("accuracy_{attack}.svg")))?;
+    }
+    let results = serde_json::json!({ "study": study, "fgsm_example": ex, "libtorch": gan_tutorial::runtime_info() });
+    gan_tutorial::fsutil::write_json(a.out.join("results.json"), &results)?;
+    println!("{study}");
+    eprintln!("wrote config.json, results.json, fgsm_example.png, accuracy_{{fgsm,bim,pgd}}.png and lenet.safetensors to {}", a.out.display());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Figures: loss curves and image grids as [`Figure`]s that save as PNG and
 //! SVG and display inline in evcxr notebooks. Text uses the bundled DejaVu
 //! Sans (no system fonts).
+pub mod attacks;
 pub mod figure;
 pub mod grid;
 pub mod images;
@@ -8,6 +9,7 @@ pub mod losses;
 pub mod objectives;
 pub mod samples;
 
+pub use attacks::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialExamples};
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
 pub use images::{ImageBatch, ToImages};

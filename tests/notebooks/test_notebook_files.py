@@ -88,3 +88,15 @@ def test_notebook_02_compares_the_analytic_cells_and_tags_its_figures():
     text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     for heading in ["Step 1", "Step 2", "Step 3", "Step 4", "## 2D demo", "Non-convergence", "Mode collapse", "Vanishing gradients"]:
         assert heading in text, f"notebook 02 lacks {heading!r}"
+
+
+def test_notebook_05_compares_settings_and_tags_its_figures():
+    nb = json.loads((ROOT / "notebooks" / "05_adversarial_attacks.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert tags.count("nbval-check-output") >= 2, tags
+    assert tags.count("accuracy-plot") == 3, tags
+    for tag in ["adv-figure", "fgsm-example", "attack-study", "results-table"]:
+        assert tag in tags, f"notebook 05 has no cell tagged {tag}"
+    text = "".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for topic in ["White box", "Black box", "FGSM", "linearity", "PGD", "patch", "transfer", "adversarial training", "distillation", "gradient"]:
+        assert topic.lower() in text.lower(), f"notebook 05 does not teach {topic}"

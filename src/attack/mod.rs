@@ -1,0 +1,202 @@
+//! Adversarial attacks, one per file behind one [`Attack`] trait.
+//!
+//! Every attack takes images in `[0, 1]` (`[n, 1, 28, 28]`) with their true
+//! labels and returns adversarial images in `[0, 1]`; the model's
+//! normalisation lives inside the model ([`crate::classifier::normalise`]),
+//! so no attack ever sees it. The shared pieces are here: the gradient of the
+//! attacker's objective ([`objective_grad`]), the projection onto the
+//! ε-ball ([`project`]) and the targeted mode ([`Target`]).
+//!
+//! | attack | file | update |
+//! |---|---|---|
+//! | FGSM (Goodfellow et al. 2015) | `fgsm.rs` | x + ε·sign(∇ₓL) |
+//! | BIM / iterative FGSM (Kurakin et al. 2017) | `bim.rs` | T steps of α·sign(∇ₓL), projected |
+//! | PGD, L∞, random start (Madry et al. 2018) | `pgd.rs` | BIM from a uniform start in the ε-ball |
+//! | adversarial patch (Brown et al. 2017) | `patch.rs` | a trained k×k patch pasted at random places |
+//!
+//! Targeted variants ([`Target::Class`], [`Target::Next`]) descend the loss of
+//! the target class instead of ascending the loss of the true class.
+pub mod bim;
+pub mod fgsm;
+pub mod patch;
+pub mod pgd;
+
+pub use bim::Bim;
+pub use fgsm::Fgsm;
+pub use patch::{train_patch, AdversarialPatch, PatchConfig};
+pub use pgd::Pgd;
+
+use crate::classifier::{logits_batched, Model};
+use crate::data::SplitMix64;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+/// Which way an attack pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", content = "class", rename_all = "snake_case")]
+pub enum Target {
+    /// Any wrong class: ascend the loss of the true label.
+    #[default]
+    Untargeted,
+    /// Make every image read as this class.
+    Class(i64),
+    /// Make each digit read as the next one, (y + 1) mod 10.
+    Next,
+}
+
+impl Target {
+    /// The class each image is pushed to (`None` when untargeted). `// [n] -> [n]`
+    pub fn labels(&self, y: &Tensor) -> Option<Tensor> {
+        match self {
+            Target::Untargeted => None,
+            Target::Class(c) => Some(y.ones_like() * *c),
+            Target::Next => Some((y + 1).remainder(10)),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match self {
+            Target::Class(c) if !(0..10).contains(c) => Err(Error::config("target", format!("class {c} is not a digit 0..=9"))),
+            _ => Ok(()),
+        }
+    }
+
+    fn suffix(&self) -> String {
+        match self {
+            Target::Untargeted => String::new(),
+            Target::Class(c) => format!(" → {c}"),
+            Target::Next => " → y+1".into(),
+        }
+    }
+}
+
+/// An adversarial attack on images in `[0, 1]`.
+pub trait Attack {
+    /// A short name for tables and legends, e.g. `PGD-40`.
+    fn name(&self) -> String;
+    /// The L∞ budget ε (1 for attacks not bounded in L∞, such as the patch).
+    fn eps(&self) -> f64;
+    fn target(&self) -> Target {
+        Target::Untargeted
+    }
+    /// Adversarial versions of `x` (`[n, 1, 28, 28]` in `[0, 1]`, true labels
+    /// `y` `[n]`), against `model`. `seed` drives any randomness (random
+    /// starts, patch positions), so that a result repeats exactly.
+    fn perturb_seeded(&self, model: &dyn Model, x: &Tensor, y: &Tensor, seed: u64) -> Result<Tensor>;
+    /// [`Attack::perturb_seeded`] with seed 0.
+    fn perturb(&self, model: &dyn Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        self.perturb_seeded(model, x, y, 0)
+    }
+}
+
+/// Checks an attack's inputs: images `[n, 1, 28, 28]` (or `[n, 784]`) in
+/// `[0, 1]`, labels `[n]` int64 digits. Returns the images as `[n, 1, 28, 28]`.
+pub fn check_inputs(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let x = crate::classifier::as_images(x)?;
+    let n = x.size()[0];
+    if y.size() != [n] || y.kind() != Kind::Int64 {
+        return Err(Error::Shape(format!(
+            "labels of shape {:?} and kind {:?}: give [{n}] int64 labels, one per image",
+            y.size(),
+            y.kind()
+        )));
+    }
+    if n > 0 {
+        let (lo, hi) = (x.min().double_value(&[]), x.max().double_value(&[]));
+        if lo < 0.0 || hi > 1.0 {
+            return Err(Error::Shape(format!("pixel values span [{lo}, {hi}]: attacks take images in [0, 1] (divide bytes by 255)")));
+        }
+    }
+    Ok(x)
+}
+
+pub(crate) fn check_eps(eps: f64) -> Result<()> {
+    if eps.is_finite() && (0.0..=1.0).contains(&eps) {
+        Ok(())
+    } else {
+        Err(Error::config("eps", format!("{eps} must be in [0, 1] (pixels are in [0, 1])")))
+    }
+}
+
+/// ∇ₓ of the attacker's objective: CE(f(x), y) when untargeted, −CE(f(x), t)
+/// towards targets `t`. Only `x` gets a gradient; the model's parameters are
+/// left untouched. `// [n,1,28,28] -> [n,1,28,28]`
+pub fn objective_grad(model: &dyn Model, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Result<Tensor> {
+    let xg = x.detach().set_requires_grad(true);
+    let logits = model.logits(&xg);
+    let objective = match targets {
+        None => logits.f_cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Mean, -100, 0.0)?,
+        Some(t) => -logits.f_cross_entropy_loss::<Tensor>(t, None, tch::Reduction::Mean, -100, 0.0)?,
+    };
+    let mut g = Tensor::f_run_backward(&[&objective], &[&xg], false, false)?;
+    g.pop().ok_or_else(|| Error::Shape("no gradient came back for the input".into()))
+}
+
+/// Projects onto the L∞ ball of radius `eps` around `x`, then onto `[0, 1]`.
+pub fn project(x_adv: &Tensor, x: &Tensor, eps: f64) -> Tensor {
+    x_adv.maximum(&(x - eps)).minimum(&(x + eps)).clamp(0.0, 1.0)
+}
+
+/// Uniform noise in `[-eps, eps]` shaped like `x`, from `seed` alone (not
+/// libtorch's generator), so that random starts repeat on CPU and GPU.
+pub fn uniform_noise(x: &Tensor, eps: f64, seed: u64) -> Tensor {
+    let mut rng = SplitMix64::new(seed);
+    let v: Vec<f32> = (0..x.numel()).map(|_| ((rng.next_u64() >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32 * eps as f32).collect();
+    Tensor::from_slice(&v).view(x.size().as_slice()).to_device(x.device()).to_kind(x.kind())
+}
+
+/// Runs `attack` in batches of `batch` images against `attacker` (whose
+/// gradients it uses). `// [n,1,28,28] -> [n,1,28,28]`
+pub fn perturb_batched(attack: &dyn Attack, attacker: &dyn Model, x: &Tensor, y: &Tensor, batch: i64, seed: u64) -> Result<Tensor> {
+    let n = x.size()[0];
+    let batch = batch.max(1);
+    let mut parts = Vec::new();
+    for (i, s) in (0..n).step_by(batch as usize).enumerate() {
+        let len = batch.min(n - s);
+        parts.push(attack.perturb_seeded(attacker, &x.narrow(0, s, len), &y.narrow(0, s, len), seed.wrapping_add(i as u64 * 7919))?);
+    }
+    Ok(Tensor::cat(&parts, 0))
+}
+
+/// What an attack did to a set of images, as plain numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttackOutcome {
+    /// Accuracy of the evaluated model on the clean images.
+    pub clean_accuracy: f64,
+    /// Accuracy on the adversarial images.
+    pub robust_accuracy: f64,
+    /// For targeted attacks: the fraction of images whose true label is not the target that now read as the target.
+    pub target_success: Option<f64>,
+    /// Largest |x_adv − x| over all pixels.
+    pub max_linf: f64,
+    pub n: usize,
+}
+
+/// Attacks `x` using `attacker`'s gradients and measures `evaluated` on the
+/// result (the same model for a white-box attack; another one for transfer or
+/// for an attacker unaware of a defense).
+pub fn evaluate_attack(attack: &dyn Attack, attacker: &dyn Model, evaluated: &dyn Model, x: &Tensor, y: &Tensor, seed: u64) -> Result<AttackOutcome> {
+    let x = check_inputs(x, y)?;
+    let x_adv = perturb_batched(attack, attacker, &x, y, 500, seed)?;
+    outcome(attack, evaluated, &x, &x_adv, y)
+}
+
+/// [`AttackOutcome`] of given adversarial images.
+pub fn outcome(attack: &dyn Attack, evaluated: &dyn Model, x: &Tensor, x_adv: &Tensor, y: &Tensor) -> Result<AttackOutcome> {
+    let rate = |m: &Tensor| m.to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+    let clean = logits_batched(evaluated, x).argmax(-1, false);
+    let adv = logits_batched(evaluated, x_adv).argmax(-1, false);
+    let target_success = attack.target().labels(y).and_then(|t| {
+        let eligible = t.ne_tensor(y);
+        let k = eligible.sum(Kind::Int64).int64_value(&[]);
+        (k > 0).then(|| adv.eq_tensor(&t).logical_and(&eligible).sum(Kind::Double).double_value(&[]) / k as f64)
+    });
+    Ok(AttackOutcome {
+        clean_accuracy: rate(&clean.eq_tensor(y)),
+        robust_accuracy: rate(&adv.eq_tensor(y)),
+        target_success,
+        max_linf: (x_adv - x).abs().max().double_value(&[]),
+        n: y.size()[0] as usize,
+    })
+}

@@ -1,0 +1,316 @@
+//! Training a classifier: plain cross-entropy, adversarial training (FGSM or
+//! PGD examples mixed into every batch), or defensive distillation (a
+//! student trained on a teacher's predictions softened at temperature T).
+use super::{accuracy, images_and_labels, Arch, Classifier, Model};
+use crate::attack::{Attack, Fgsm, Pgd};
+use crate::data::{Batcher, DataSource, MnistData};
+use crate::error::{Error, Result};
+use crate::notebook::RunMode;
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+
+/// How the classifier is trained, i.e. which training-time defense it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TrainDefense {
+    /// Plain cross-entropy on clean digits.
+    #[default]
+    None,
+    /// Goodfellow et al. (2015): loss = ½ CE(clean) + ½ CE(FGSM example at `eps`), examples made
+    /// against the current weights at every step.
+    FgsmTraining { eps: f64 },
+    /// Madry et al. (2018), mixed as above: examples from PGD with random start, `steps` steps of
+    /// 2.5·eps/steps.
+    PgdTraining { eps: f64, steps: usize },
+    /// Papernot et al. (2016): a teacher trained with softmax at temperature T, then a student of the
+    /// same architecture trained on the teacher's soft labels at T; used at T = 1.
+    Distillation { temperature: f64 },
+}
+
+impl TrainDefense {
+    /// A short name for tables: `none`, `FGSM training ε=0.2`, ...
+    pub fn label(&self) -> String {
+        match self {
+            TrainDefense::None => "none".into(),
+            TrainDefense::FgsmTraining { eps } => format!("FGSM training ε={eps}"),
+            TrainDefense::PgdTraining { eps, steps } => format!("PGD-{steps} training ε={eps}"),
+            TrainDefense::Distillation { temperature } => format!("distillation T={temperature}"),
+        }
+    }
+}
+
+/// Settings of [`train_classifier`]. `Default`: LeNet, 4 epochs, batch 64,
+/// Adam lr 0.001, seed 7, all of the embedded training digits, no defense.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassifierConfig {
+    pub seed: u64,
+    pub arch: Arch,
+    pub num_epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    /// Train on the first this many training digits only (`None`: all).
+    pub max_train: Option<usize>,
+    pub data: DataSource,
+    /// `cpu`, `cuda`, `cuda:N`, or `None` for [`crate::device()`]'s choice.
+    pub device: Option<String>,
+    pub defense: TrainDefense,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            arch: Arch::LeNet,
+            num_epochs: 4,
+            batch_size: 64,
+            lr: 1e-3,
+            max_train: None,
+            data: DataSource::Embedded,
+            device: None,
+            defense: TrainDefense::None,
+        }
+    }
+}
+
+impl ClassifierConfig {
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn with_arch(mut self, arch: Arch) -> Self {
+        self.arch = arch;
+        self
+    }
+    pub fn with_epochs(mut self, num_epochs: usize) -> Self {
+        self.num_epochs = num_epochs;
+        self
+    }
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+    pub fn with_max_train(mut self, n: usize) -> Self {
+        self.max_train = Some(n);
+        self
+    }
+    pub fn with_data(mut self, data: DataSource) -> Self {
+        self.data = data;
+        self
+    }
+    pub fn with_device(mut self, device: impl Into<String>) -> Self {
+        self.device = Some(device.into());
+        self
+    }
+    pub fn with_defense(mut self, defense: TrainDefense) -> Self {
+        self.defense = defense;
+        self
+    }
+
+    /// Unchanged in [`RunMode::Full`]; in [`RunMode::Quick`] at most 2 epochs on at most 3,000 digits.
+    pub fn for_mode(mut self, mode: RunMode) -> Self {
+        if mode.is_quick() {
+            self.num_epochs = self.num_epochs.min(2);
+            self.max_train = Some(self.max_train.unwrap_or(usize::MAX).min(3000));
+        }
+        self
+    }
+
+    /// Checks every setting, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config("lr", format!("{} must be a positive number", self.lr)));
+        }
+        if self.batch_size == 0 || self.num_epochs == 0 || self.max_train == Some(0) {
+            return Err(Error::config("batch_size / num_epochs / max_train", "must all be at least 1"));
+        }
+        match self.defense {
+            TrainDefense::FgsmTraining { eps } | TrainDefense::PgdTraining { eps, .. } if !(eps > 0.0 && eps <= 1.0) => {
+                Err(Error::config("defense.eps", format!("{eps} must be in (0, 1] (pixels are in [0, 1])")))
+            }
+            TrainDefense::PgdTraining { steps: 0, .. } => Err(Error::config("defense.steps", "PGD needs at least one step")),
+            TrainDefense::Distillation { temperature } if !(temperature.is_finite() && temperature >= 1.0) => {
+                Err(Error::config("defense.temperature", format!("{temperature} must be >= 1")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn resolve_device(&self) -> Result<Device> {
+        match &self.device {
+            Some(d) => crate::device::parse_device(d),
+            None => crate::device::device(),
+        }
+    }
+}
+
+/// Plain numbers from a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ClassifierHistory {
+    /// Mean training loss per epoch (of the student, for distillation).
+    pub epoch_loss: Vec<f64>,
+    /// Accuracy on the held-out test digits after each epoch.
+    pub test_accuracy: Vec<f64>,
+    /// For distillation: the teacher's final test accuracy.
+    pub teacher_test_accuracy: Option<f64>,
+    pub train_examples: usize,
+    pub test_examples: usize,
+    pub wall_time_secs: f64,
+    pub device: String,
+}
+
+impl ClassifierHistory {
+    pub fn final_test_accuracy(&self) -> f64 {
+        self.test_accuracy.last().copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// A trained classifier with its config and history.
+#[derive(Debug)]
+pub struct TrainedClassifier {
+    pub model: Classifier,
+    pub config: ClassifierConfig,
+    pub history: ClassifierHistory,
+}
+
+/// Loads the config's data and trains.
+pub fn train_classifier(config: &ClassifierConfig) -> Result<TrainedClassifier> {
+    config.validate()?;
+    let data = MnistData::load(&config.data)?;
+    train_classifier_on(config, &data)
+}
+
+/// Trains on already loaded data (the config's `data` is then only recorded).
+pub fn train_classifier_on(config: &ClassifierConfig, data: &MnistData) -> Result<TrainedClassifier> {
+    config.validate()?;
+    let device = config.resolve_device()?;
+    let start = std::time::Instant::now();
+    let train = match config.max_train {
+        Some(n) => data.train.take(n),
+        None => data.train.clone(),
+    };
+    let (x_train, y_train) = images_and_labels(&train, device)?;
+    let (x_test, y_test) = images_and_labels(&data.test, device)?;
+    let mut history = ClassifierHistory {
+        train_examples: train.len(),
+        test_examples: data.test.len(),
+        device: crate::device::device_name(device),
+        ..Default::default()
+    };
+    let label = match config.defense {
+        TrainDefense::None => config.arch.to_string(),
+        d => format!("{} + {}", config.arch, d.label()),
+    };
+    let model = match config.defense {
+        TrainDefense::Distillation { temperature } => {
+            let mut teacher_hist = ClassifierHistory::default();
+            let teacher = fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Temperature(temperature), &mut teacher_hist)?;
+            history.teacher_test_accuracy = Some(teacher_hist.final_test_accuracy());
+            let soft = tch::no_grad(|| {
+                let n = x_train.size()[0];
+                let parts: Vec<Tensor> = (0..n)
+                    .step_by(500)
+                    .map(|s| (teacher.logits(&x_train.narrow(0, s, 500.min(n - s))) / temperature).softmax(-1, Kind::Float))
+                    .collect();
+                Tensor::cat(&parts, 0)
+            });
+            let student_config = config.clone().with_seed(config.seed.wrapping_add(1));
+            fit(&student_config, &x_train, &soft, &x_test, &y_test, Objective::Soft(temperature), &mut history)?
+        }
+        _ => fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Hard, &mut history)?,
+    };
+    history.wall_time_secs = start.elapsed().as_secs_f64();
+    Ok(TrainedClassifier { model: model.with_label(label), config: config.clone(), history })
+}
+
+enum Objective {
+    /// CE on labels (with the config's adversarial training, if any).
+    Hard,
+    /// CE of softmax(logits / T) on labels (distillation's teacher).
+    Temperature(f64),
+    /// Cross-entropy of softmax(logits / T) against soft targets (distillation's student).
+    Soft(f64),
+}
+
+fn fit(
+    config: &ClassifierConfig,
+    x_train: &Tensor,
+    targets: &Tensor,
+    x_test: &Tensor,
+    y_test: &Tensor,
+    objective: Objective,
+    history: &mut ClassifierHistory,
+) -> Result<Classifier> {
+    let device = x_train.device();
+    tch::manual_seed(config.seed as i64);
+    let model = Classifier::new(config.arch, device);
+    let mut opt = nn::Adam::default().build(&model.vs, config.lr)?;
+    let n = x_train.size()[0];
+    let index = Tensor::arange(n, (Kind::Int64, device));
+    let batches = Batcher::new(index, config.batch_size, false, config.seed)?;
+    let adversary: Option<Box<dyn Attack>> = match (&objective, config.defense) {
+        (Objective::Hard, TrainDefense::FgsmTraining { eps }) => Some(Box::new(Fgsm::new(eps))),
+        (Objective::Hard, TrainDefense::PgdTraining { eps, steps }) => {
+            Some(Box::new(Pgd::new(eps, steps).with_step_size(2.5 * eps / steps as f64).with_seed(config.seed)))
+        }
+        _ => None,
+    };
+    for epoch in 0..config.num_epochs {
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (b, idx) in batches.epoch(epoch).enumerate() {
+            let x = x_train.index_select(0, &idx);
+            let t = targets.index_select(0, &idx);
+            let loss = match &objective {
+                Objective::Hard => {
+                    let clean = model.logits(&x).cross_entropy_for_logits(&t);
+                    match &adversary {
+                        Some(a) => {
+                            let x_adv = a.perturb_seeded(&model, &x, &t, (epoch * 100_003 + b) as u64)?;
+                            clean * 0.5 + model.logits(&x_adv).cross_entropy_for_logits(&t) * 0.5
+                        }
+                        None => clean,
+                    }
+                }
+                Objective::Temperature(temp) => (model.logits(&x) / *temp).cross_entropy_for_logits(&t),
+                Objective::Soft(temp) => {
+                    -(t * (model.logits(&x) / *temp).log_softmax(-1, Kind::Float)).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
+                }
+            };
+            opt.backward_step(&loss);
+            sum += loss.double_value(&[]);
+            count += 1;
+        }
+        let mean = sum / count.max(1) as f64;
+        if !mean.is_finite() {
+            return Err(Error::config("lr", format!("training diverged at epoch {} (loss {mean}): lower the learning rate", epoch + 1)));
+        }
+        history.epoch_loss.push(mean);
+        history.test_accuracy.push(accuracy(&model, x_test, y_test));
+    }
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_named() {
+        let c = ClassifierConfig::default().with_lr(-1.0);
+        assert!(c.validate().unwrap_err().to_string().contains("lr"));
+        let c = ClassifierConfig::default().with_defense(TrainDefense::FgsmTraining { eps: 2.0 });
+        assert!(c.validate().unwrap_err().to_string().contains("defense.eps"));
+        let c = ClassifierConfig::default().with_defense(TrainDefense::Distillation { temperature: 0.5 });
+        assert!(c.validate().unwrap_err().to_string().contains("temperature"));
+        let q = ClassifierConfig::default().for_mode(RunMode::Quick);
+        assert_eq!((q.num_epochs, q.max_train), (2, Some(3000)));
+        assert_eq!(ClassifierConfig::default().for_mode(RunMode::Full), ClassifierConfig::default());
+        let json = serde_json::to_string(&ClassifierConfig::default().with_defense(TrainDefense::PgdTraining { eps: 0.2, steps: 7 })).unwrap();
+        let back: ClassifierConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.defense, TrainDefense::PgdTraining { eps: 0.2, steps: 7 });
+    }
+}

@@ -1,0 +1,49 @@
+//! `gan-tutorial attack`: the files it writes, parsed back, and a clear error for a bad ε.
+use gan_tutorial::adversarial::AttackStudyConfig;
+use gan_tutorial::classifier::{Arch, Classifier};
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan-tutorial")).args(args).env_remove("GAN_TUTORIAL_DEVICE").output().unwrap()
+}
+
+#[test]
+fn attack_writes_figures_results_and_a_reloadable_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("atk");
+    let args = ["attack", "--quick", "--epochs", "1", "--num-test", "40", "--eps", "0,0.2", "--pgd-steps", "2", "--device", "cpu", "--seed", "3", "--out", out.to_str().unwrap()];
+    let o = cli(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["config.json", "results.json", "fgsm_example.png", "fgsm_example.svg", "fgsm_example.json", "accuracy_fgsm.png", "accuracy_bim.svg", "accuracy_pgd.png", "lenet.safetensors", "lenet.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let config: AttackStudyConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!((config.seed, config.num_test, config.pgd_steps, config.classifier.num_epochs), (3, 40, 2, 1));
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let table = results["study"]["table"].as_array().unwrap();
+    assert_eq!(table.len(), 9 * 2 * 3, "9 defenses x 2 eps x 3 attacks");
+    for row in table {
+        let a = row["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&a), "{row}");
+    }
+    // robust accuracy <= clean accuracy for the undefended model
+    let acc = |attack: &str, eps: f64| {
+        table.iter().find(|r| r["defense"] == "none" && r["attack"] == attack && r["eps"].as_f64() == Some(eps)).unwrap()["accuracy"].as_f64().unwrap()
+    };
+    assert!(acc("PGD", 0.2) <= acc("PGD", 0.0) && acc("FGSM", 0.2) <= acc("FGSM", 0.0));
+    assert_eq!(results["study"]["models"].as_array().unwrap().len(), 5);
+    assert_eq!(results["study"]["transfer"].as_array().unwrap().len(), 4);
+    let png = image::open(out.join("accuracy_pgd.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (900, 520));
+    let model = Classifier::load(out.join("lenet.safetensors"), tch::Device::Cpu).unwrap();
+    assert_eq!(model.arch, Arch::LeNet);
+    let ex: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("fgsm_example.json")).unwrap()).unwrap();
+    assert_eq!(ex["loaded"], false);
+    assert_eq!(ex["rows"].as_array().unwrap().len(), 8);
+
+    let e = cli(&["attack", "--eps", "0,2", "--out", dir.path().join("bad").to_str().unwrap()]);
+    assert!(!e.status.success());
+    let msg = String::from_utf8_lossy(&e.stderr);
+    assert!(msg.contains("eps") && msg.contains("[0, 1]"), "{msg}");
+    assert!(!dir.path().join("bad").exists(), "a rejected run leaves no directory");
+}
