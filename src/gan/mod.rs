@@ -18,7 +18,7 @@ pub mod vanilla;
 pub use latent::LatentDist;
 pub use loss::GanLoss;
 pub use mlp::{MlpDiscriminator, MlpGenerator, MlpSpec};
-pub use model::{Discriminator, Gan, Generator};
+pub use model::{DOutput, Discriminator, Gan, Generator};
 pub use observer::{PrintEpochs, Silent, TrainObserver};
 pub use report::{EpochStats, SampleSnapshot, StepLog, TrainHistory};
 pub use vanilla::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};

@@ -14,12 +14,43 @@ pub trait Generator: std::fmt::Debug + std::fmt::Display + Send {
     fn latent_dim(&self) -> i64;
     /// `(channels, height, width)` of one output image.
     fn image_shape(&self) -> (i64, i64, i64);
+    /// Classes a conditional generator takes (0: unconditional).
+    fn num_classes(&self) -> i64 {
+        0
+    }
+    /// Conditional forward pass: `labels` are class indices `[n]` (Int64).
+    /// Unconditional generators ignore them; conditional ones given `None`
+    /// draw labels uniformly. `// [n, latent_dim], [n] -> [n, C*H*W]`
+    fn forward_cond_t(&self, z: &Tensor, _labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(z, train)
+    }
+    /// Reseeds any random stream of the network's own (dropout masks), so a
+    /// run resumed from a checkpoint draws the same masks as an uninterrupted one.
+    fn reseed(&self, _seed: u64) {}
+}
+
+/// A discriminator's outputs: the real/fake logits and, for an AC-GAN, the
+/// auxiliary classifier's class logits.
+#[derive(Debug)]
+pub struct DOutput {
+    /// `[n, 1]`
+    pub logits: Tensor,
+    /// `[n, num_classes]` (AC-GAN only).
+    pub class_logits: Option<Tensor>,
 }
 
 /// Scores images. Returns **logits** (`D(x) = sigmoid(logit)` for BCE GANs;
 /// a critic's raw score for Wasserstein ones). `// [n, C*H*W] -> [n, 1]`
 pub trait Discriminator: std::fmt::Debug + std::fmt::Display + Send {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
+    /// Conditional forward pass (projection discriminator, AC-GAN's auxiliary
+    /// classifier). Unconditional discriminators ignore `labels`.
+    /// `// [n, C*H*W], [n] -> [n, 1] (+ [n, K])`
+    fn forward_cond_t(&self, x: &Tensor, _labels: Option<&Tensor>, train: bool) -> DOutput {
+        DOutput { logits: self.forward_t(x, train), class_logits: None }
+    }
+    /// See [`Generator::reseed`].
+    fn reseed(&self, _seed: u64) {}
 }
 
 /// Generator and discriminator with their own parameter stores (so that
@@ -56,6 +87,11 @@ impl Gan {
     /// Generator output for given codes, in evaluation mode (no dropout) and
     /// without gradients. `// [n, latent_dim] -> [n, C*H*W]`
     pub fn generate_from(&self, z: &Tensor) -> Result<Tensor> {
+        self.check_codes(z)?;
+        Ok(tch::no_grad(|| self.generator.forward_t(&z.to_device(self.device()), false)))
+    }
+
+    fn check_codes(&self, z: &Tensor) -> Result<()> {
         let size = z.size();
         if size.len() != 2 || size[1] != self.latent_dim() {
             return Err(Error::Shape(format!(
@@ -63,7 +99,35 @@ impl Gan {
                 self.latent_dim()
             )));
         }
-        Ok(tch::no_grad(|| self.generator.forward_t(&z.to_device(self.device()), false)))
+        Ok(())
+    }
+
+    /// Classes the generator is conditioned on (0: unconditional).
+    pub fn num_classes(&self) -> i64 {
+        self.generator.num_classes()
+    }
+
+    /// Conditional generator output for given codes and class labels
+    /// (`[n]`, Int64, each in `0..num_classes`), in evaluation mode.
+    /// `// [n, latent_dim], [n] -> [n, C*H*W]`
+    pub fn generate_cond_from(&self, z: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        let k = self.num_classes();
+        if k == 0 {
+            return Err(Error::config("labels", "this GAN is unconditional: use generate_from, or train a conditional variant (cgan, acgan)"));
+        }
+        let n = z.size().first().copied().unwrap_or(0);
+        if labels.size() != [n] {
+            return Err(Error::Shape(format!("labels of shape {:?} for {n} codes: give one class index per code, shape [{n}]", labels.size())));
+        }
+        let labels = labels.to_kind(tch::Kind::Int64).to_device(self.device());
+        if n > 0 {
+            let (lo, hi) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+            if lo < 0 || hi >= k {
+                return Err(Error::config("labels", format!("class indices must be in 0..{k}, got {lo}..={hi}")));
+            }
+        }
+        self.check_codes(z)?;
+        Ok(tch::no_grad(|| self.generator.forward_cond_t(&z.to_device(self.device()), Some(&labels), false)))
     }
 
     /// `n` new images as plain pixels in `[0, 1]`.
