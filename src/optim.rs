@@ -55,16 +55,15 @@ impl Adam {
                 return Err(Error::config(name, format!("{b} must be in [0, 1)")));
             }
         }
-        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let (names, params) = trainable_sorted(vs);
         let zeros = |t: &Tensor| t.zeros_like().detach();
         Ok(Self {
             config,
             t: 0,
-            exp_avg: vars.iter().map(|(_, t)| zeros(t)).collect(),
-            exp_avg_sq: vars.iter().map(|(_, t)| zeros(t)).collect(),
-            names: vars.iter().map(|(n, _)| n.clone()).collect(),
-            params: vars.into_iter().map(|(_, t)| t).collect(),
+            exp_avg: params.iter().map(zeros).collect(),
+            exp_avg_sq: params.iter().map(zeros).collect(),
+            names,
+            params,
         })
     }
 
@@ -142,9 +141,7 @@ impl Adam {
 
     /// Restores what [`Adam::state`] returned.
     pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        let find = |key: &str| {
-            state.iter().find(|(n, _)| n == key).map(|(_, t)| t).ok_or_else(|| Error::Shape(format!("optimiser state has no `{key}`")))
-        };
+        let find = |key: &str| find_state(state, key);
         let t = find("step")?.int64_value(&[0]);
         let mut pairs = Vec::new();
         for (i, name) in self.names.iter().enumerate() {
@@ -163,6 +160,151 @@ impl Adam {
         });
         self.t = t;
         Ok(())
+    }
+}
+
+/// RMSprop as PyTorch's `torch.optim.RMSprop` computes it (no momentum, not
+/// centred): `v = α·v + (1 − α)·g²; p -= lr · g / (√v + ε)`. WGAN (Arjovsky
+/// et al. 2017) trains with it, lr 5e-5, because momentum-based optimisers
+/// were unstable with weight clipping.
+#[derive(Debug)]
+pub struct RmsProp {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    /// Steps taken.
+    pub t: i64,
+    names: Vec<String>,
+    params: Vec<Tensor>,
+    square_avg: Vec<Tensor>,
+}
+
+impl RmsProp {
+    /// PyTorch's defaults α = 0.99, ε = 1e-8.
+    pub fn new(vs: &nn::VarStore, lr: f64) -> Result<Self> {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::config("lr", format!("{lr} must be a positive number")));
+        }
+        let (names, params) = trainable_sorted(vs);
+        Ok(Self { lr, alpha: 0.99, eps: 1e-8, t: 0, square_avg: params.iter().map(|t| t.zeros_like().detach()).collect(), names, params })
+    }
+
+    pub fn zero_grad(&mut self) {
+        for p in &mut self.params {
+            p.zero_grad();
+        }
+    }
+
+    pub fn step(&mut self) {
+        self.t += 1;
+        tch::no_grad(|| {
+            for (p, v) in self.params.iter().zip(self.square_avg.iter_mut()) {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let _ = v.g_mul_scalar_(self.alpha).g_add_(&(&g * &g * (1.0 - self.alpha)));
+                let mut p = p.shallow_clone();
+                let _ = p.g_sub_(&(&g / (v.sqrt() + self.eps) * self.lr));
+            }
+        });
+    }
+
+    /// `<param>.square_avg` and `step`, for checkpoints.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.t]))];
+        out.extend(self.names.iter().zip(&self.square_avg).map(|(n, v)| (format!("{n}.square_avg"), v.shallow_clone())));
+        out
+    }
+
+    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let t = find_state(state, "step")?.int64_value(&[0]);
+        let mut pairs = Vec::new();
+        for (name, buf) in self.names.iter().zip(&self.square_avg) {
+            let src = find_state(state, &format!("{name}.square_avg"))?;
+            if src.size() != buf.size() {
+                return Err(Error::Shape(format!("`{name}.square_avg` has shape {:?}, expected {:?}", src.size(), buf.size())));
+            }
+            pairs.push((buf.shallow_clone(), src.shallow_clone()));
+        }
+        tch::no_grad(|| pairs.into_iter().for_each(|(mut d, s)| d.copy_(&s)));
+        self.t = t;
+        Ok(())
+    }
+}
+
+fn trainable_sorted(vs: &nn::VarStore) -> (Vec<String>, Vec<Tensor>) {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars.into_iter().unzip()
+}
+
+fn find_state<'a>(state: &'a [(String, Tensor)], key: &str) -> Result<&'a Tensor> {
+    state.iter().find(|(n, _)| n == key).map(|(_, t)| t).ok_or_else(|| Error::Shape(format!("optimiser state has no `{key}`: was the checkpoint written with another optimiser?")))
+}
+
+/// Which optimiser a GAN's network trains with (see [`Optimizer`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum OptimizerKind {
+    /// Adam with these betas (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
+    Adam { beta1: f64, beta2: f64 },
+    /// RMSprop (WGAN with weight clipping).
+    RmsProp,
+}
+
+impl Default for OptimizerKind {
+    fn default() -> Self {
+        OptimizerKind::Adam { beta1: 0.9, beta2: 0.999 }
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptimizerKind::Adam { beta1, beta2 } => write!(f, "Adam, betas ({beta1}, {beta2})"),
+            OptimizerKind::RmsProp => write!(f, "RMSprop, alpha 0.99"),
+        }
+    }
+}
+
+/// Adam or RMSprop behind one interface, so a trainer can hold either.
+#[derive(Debug)]
+pub enum Optimizer {
+    Adam(Adam),
+    RmsProp(RmsProp),
+}
+
+impl Optimizer {
+    pub fn new(vs: &nn::VarStore, kind: OptimizerKind, lr: f64) -> Result<Self> {
+        Ok(match kind {
+            OptimizerKind::Adam { beta1, beta2 } => Optimizer::Adam(Adam::new(vs, AdamConfig { lr, beta1, beta2, eps: 1e-8 })?),
+            OptimizerKind::RmsProp => Optimizer::RmsProp(RmsProp::new(vs, lr)?),
+        })
+    }
+    pub fn zero_grad(&mut self) {
+        match self {
+            Optimizer::Adam(o) => o.zero_grad(),
+            Optimizer::RmsProp(o) => o.zero_grad(),
+        }
+    }
+    pub fn step(&mut self) {
+        match self {
+            Optimizer::Adam(o) => o.step(),
+            Optimizer::RmsProp(o) => o.step(),
+        }
+    }
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        match self {
+            Optimizer::Adam(o) => o.state(),
+            Optimizer::RmsProp(o) => o.state(),
+        }
+    }
+    pub fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        match self {
+            Optimizer::Adam(o) => o.load_state(state),
+            Optimizer::RmsProp(o) => o.load_state(state),
+        }
     }
 }
 
@@ -236,6 +378,36 @@ mod tests {
             }
         }
         assert!((a[0][0] - 0.5).abs() > 0.04, "the first step moves each weight by about lr");
+    }
+
+    /// Same trajectory as libtorch's RMSprop (α 0.99, ε 1e-8, no momentum).
+    #[test]
+    fn rmsprop_matches_libtorch() {
+        let run = |ours: bool| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().f_var_copy("w", &Tensor::from_slice(&[0.5f32, -1.0, 2.0])).unwrap();
+            let loss = || (&w * &w * Tensor::from_slice(&[1.0f32, 3.0, 0.5])).sum(None);
+            let mut trace = Vec::new();
+            let mut opt: Box<dyn FnMut()> = if ours {
+                let mut o = RmsProp::new(&vs, 0.01).unwrap();
+                Box::new(move || { o.zero_grad(); loss().backward(); o.step(); })
+            } else {
+                let mut o = nn::RmsProp { alpha: 0.99, eps: 1e-8, wd: 0.0, momentum: 0.0, centered: false }.build(&vs, 0.01).unwrap();
+                Box::new(move || { o.zero_grad(); loss().backward(); o.step(); })
+            };
+            for _ in 0..30 {
+                opt();
+                trace.push(Vec::<f32>::try_from(&w).unwrap());
+            }
+            trace
+        };
+        let (a, b) = (run(true), run(false));
+        for (step, (ra, rb)) in a.iter().zip(&b).enumerate() {
+            for (x, y) in ra.iter().zip(rb) {
+                assert!((x - y).abs() < 1e-5, "step {step}: ours {x}, libtorch {y}");
+            }
+        }
+        assert!((a[0][0] - 0.5).abs() > 0.05, "RMSprop's first step is lr/sqrt(1 - alpha) = 0.1");
     }
 
     #[test]

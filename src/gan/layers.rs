@@ -68,6 +68,11 @@ impl Dropout {
         self.p
     }
 
+    /// Restarts the CPU mask stream from `seed`.
+    pub fn reseed(&self, seed: u64) {
+        *self.rng.borrow_mut() = SplitMix64::new(seed);
+    }
+
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         if !train || self.p == 0.0 {
             return x.shallow_clone();

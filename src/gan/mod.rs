@@ -5,17 +5,26 @@
 //! [`Discriminator`] traits of `model.rs`; objectives are the [`GanLoss`]
 //! enum (`loss.rs`); the loop (`train.rs`) only sees those; a runnable model
 //! with its config is one file (`vanilla.rs`).
+pub mod family;
 pub mod latent;
 pub mod layers;
 pub mod loss;
 pub mod mlp;
 pub mod model;
+pub mod nets;
+pub mod objective;
 pub mod observer;
 pub mod report;
+pub mod spectral;
+pub mod tips;
 pub mod train;
 pub mod vanilla;
 
+pub use family::{resume_gan, train_gan, GanConfig, GanReport, StepExtras, Variant};
 pub use latent::LatentDist;
+pub use nets::{Arch, Conditioning, DNorm, NetSpec};
+pub use objective::Objective;
+pub use tips::{FailureChecks, Tips, TrainWarning};
 pub use loss::GanLoss;
 pub use mlp::{MlpDiscriminator, MlpGenerator, MlpSpec};
 pub use model::{DOutput, Discriminator, Gan, Generator};

@@ -1,0 +1,562 @@
+//! The GAN family's networks, built from one [`NetSpec`]:
+//!
+//! - **MLP**: the tutorial's fully-connected nets (one hidden layer,
+//!   LeakyReLU 0.2, dropout), as in notebook 01.
+//! - **DCGAN** (Radford et al. 2016, <https://arxiv.org/abs/1511.06434>):
+//!   G projects `z` to a small feature map and upsamples with stride-2
+//!   transposed convolutions, batch norm and ReLU, ending in Tanh; D
+//!   downsamples with stride-2 convolutions and LeakyReLU(0.2), batch norm
+//!   after all but the first; weights drawn from N(0, 0.02). For 28×28
+//!   (7 → 14 → 28) and 32×32 (4 → 8 → 16 → 32).
+//!
+//! The discriminator is a feature body `φ(x)` followed by heads:
+//! `logit = ψ(φ(x))` (+ `⟨embed(y), φ(x)⟩` for the **projection**
+//! discriminator of Miyato & Koyama 2018, <https://arxiv.org/abs/1802.05637>),
+//! and for **AC-GAN** (Odena et al. 2017, <https://arxiv.org/abs/1610.09585>)
+//! a class head `Linear(φ, K)`. Conditional generators take `[z, embed(y)]`
+//! (Mirza & Osindero 2014). [`DNorm::Spectral`] wraps every weight of D,
+//! heads and embedding included, in [`SpectralNorm`].
+use super::layers::{Dropout, LeakyRelu};
+use super::model::{DOutput, Discriminator, Generator};
+use super::spectral::SpectralNorm;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+/// Network family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// The tutorial's one-hidden-layer MLPs.
+    Mlp,
+    /// Strided (transposed) convolutions with batch norm.
+    Dcgan,
+}
+
+/// Normalisation inside the discriminator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DNorm {
+    None,
+    /// Batch norm (DCGAN). Not for WGAN-GP: the penalty is per sample, and
+    /// batch norm mixes the samples of a batch.
+    Batch,
+    /// Layer norm (what WGAN-GP's authors suggest instead of batch norm).
+    Layer,
+    /// Spectral normalisation of every weight (SNGAN); no other normalisation.
+    Spectral,
+}
+
+/// How labels enter the networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conditioning {
+    None,
+    /// cGAN: G gets `[z, embed(y)]`, D is a projection discriminator.
+    Projection,
+    /// AC-GAN: G gets `[z, embed(y)]`, D is unconditional but also classifies.
+    AuxClassifier,
+}
+
+/// Sizes and choices of both networks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetSpec {
+    pub arch: Arch,
+    /// 28 or 32 for DCGAN (32: MNIST padded by 2 pixels); any side for MLPs.
+    pub image_side: i64,
+    pub latent_dim: i64,
+    /// MLP: hidden units of G. DCGAN: channels of G's last hidden layer
+    /// (doubling towards the input).
+    pub g_width: i64,
+    /// MLP: hidden units of D. DCGAN: channels of D's first layer (doubling).
+    pub d_width: i64,
+    pub d_norm: DNorm,
+    pub conditioning: Conditioning,
+    pub num_classes: i64,
+    /// Dropout after the MLPs' hidden layer (the tutorial: 0.5). Unused by DCGAN.
+    pub dropout: f64,
+}
+
+impl Default for NetSpec {
+    fn default() -> Self {
+        Self {
+            arch: Arch::Mlp,
+            image_side: 28,
+            latent_dim: 100,
+            g_width: 128,
+            d_width: 128,
+            d_norm: DNorm::None,
+            conditioning: Conditioning::None,
+            num_classes: 10,
+            dropout: 0.5,
+        }
+    }
+}
+
+impl NetSpec {
+    pub fn image_dim(&self) -> i64 {
+        self.image_side * self.image_side
+    }
+
+    pub fn is_conditional(&self) -> bool {
+        self.conditioning != Conditioning::None
+    }
+
+    /// DCGAN's upsampling stages and the side of its first feature map.
+    fn dcgan_stages(&self) -> (usize, i64) {
+        if self.image_side == 32 { (3, 4) } else { (2, 7) }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.latent_dim < 1 || self.g_width < 1 || self.d_width < 1 || self.image_side < 4 {
+            return Err(Error::config("net", format!("sizes must be positive (image side at least 4): {self:?}")));
+        }
+        if self.arch == Arch::Dcgan && !matches!(self.image_side, 28 | 32) {
+            return Err(Error::config("net.image_side", format!("{}: DCGAN nets here are built for 28x28 or 32x32 images", self.image_side)));
+        }
+        if self.is_conditional() && self.num_classes < 2 {
+            return Err(Error::config("net.num_classes", format!("{}: a conditional GAN needs at least 2 classes", self.num_classes)));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::config("net.dropout", format!("{} must be in [0, 1)", self.dropout)));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- layers
+
+/// A weight, spectrally normalised or not.
+#[derive(Debug)]
+enum Weight {
+    Plain(Tensor),
+    Spectral(SpectralNorm),
+}
+
+impl Weight {
+    fn new(path: &nn::Path, shape: &[i64], init: nn::Init, spectral: bool) -> Self {
+        let w = path.var("weight", shape, init);
+        if spectral { Weight::Spectral(SpectralNorm::new(path, w)) } else { Weight::Plain(w) }
+    }
+    fn get(&self, train: bool) -> Tensor {
+        match self {
+            Weight::Plain(w) => w.shallow_clone(),
+            Weight::Spectral(sn) => sn.weight(train),
+        }
+    }
+}
+
+/// PyTorch's default initialisation of `nn.Linear` / `nn.Conv2d`: U(±1/√fan_in).
+fn torch_default(fan_in: i64) -> nn::Init {
+    let b = 1.0 / (fan_in as f64).sqrt();
+    nn::Init::Uniform { lo: -b, up: b }
+}
+
+const DCGAN_INIT: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
+
+#[derive(Debug)]
+struct Lin {
+    w: Weight,
+    b: Tensor,
+}
+
+impl Lin {
+    fn new(path: &nn::Path, i: i64, o: i64, dcgan: bool, spectral: bool) -> Self {
+        let init = if dcgan { DCGAN_INIT } else { torch_default(i) };
+        let b_init = if dcgan { nn::Init::Const(0.0) } else { torch_default(i) };
+        Self { w: Weight::new(path, &[o, i], init, spectral), b: path.var("bias", &[o], b_init) }
+    }
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        x.linear(&self.w.get(train), Some(&self.b))
+    }
+}
+
+/// 4×4 kernel, stride 2, padding 1: halves (conv) or doubles (transposed) the side.
+#[derive(Debug)]
+struct Conv {
+    w: Weight,
+    b: Tensor,
+    transposed: bool,
+}
+
+impl Conv {
+    fn new(path: &nn::Path, i: i64, o: i64, transposed: bool, spectral: bool) -> Self {
+        let shape = if transposed { [i, o, 4, 4] } else { [o, i, 4, 4] };
+        Self { w: Weight::new(path, &shape, DCGAN_INIT, spectral), b: path.var("bias", &[o], nn::Init::Const(0.0)), transposed }
+    }
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        let w = self.w.get(train);
+        if self.transposed {
+            x.conv_transpose2d(&w, Some(&self.b), [2, 2], [1, 1], [0, 0], 1, [1, 1])
+        } else {
+            x.conv2d(&w, Some(&self.b), [2, 2], [1, 1], [1, 1], 1)
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Norm {
+    None,
+    Batch(nn::BatchNorm),
+    Layer(nn::LayerNorm),
+}
+
+impl Norm {
+    /// `shape` is one sample's `[C]` or `[C, H, W]`.
+    fn new(path: &nn::Path, kind: DNorm, shape: &[i64], dcgan: bool) -> Self {
+        let bn = || nn::BatchNormConfig {
+            ws_init: if dcgan { nn::Init::Randn { mean: 1.0, stdev: 0.02 } } else { nn::Init::Const(1.0) },
+            ..Default::default()
+        };
+        match kind {
+            DNorm::Batch if shape.len() == 1 => Norm::Batch(nn::batch_norm1d(path / "bn", shape[0], bn())),
+            DNorm::Batch => Norm::Batch(nn::batch_norm2d(path / "bn", shape[0], bn())),
+            DNorm::Layer => Norm::Layer(nn::layer_norm(path / "ln", shape.to_vec(), Default::default())),
+            DNorm::None | DNorm::Spectral => Norm::None,
+        }
+    }
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        use tch::nn::{Module, ModuleT};
+        match self {
+            Norm::None => x.shallow_clone(),
+            Norm::Batch(bn) => bn.forward_t(x, train),
+            Norm::Layer(ln) => ln.forward(x),
+        }
+    }
+}
+
+// ------------------------------------------------------------- generator
+
+/// A generator of the family (MLP or DCGAN, conditional or not).
+#[derive(Debug)]
+pub struct FamilyGenerator {
+    spec: NetSpec,
+    embed: Option<Tensor>,
+    // MLP
+    fc: Vec<Lin>,
+    dropout: Dropout,
+    act: LeakyRelu,
+    // DCGAN
+    bn: Vec<nn::BatchNorm>,
+    up: Vec<Conv>,
+}
+
+impl FamilyGenerator {
+    pub fn new(path: &nn::Path, spec: NetSpec) -> Self {
+        let dcgan = spec.arch == Arch::Dcgan;
+        let embed = spec.is_conditional().then(|| path.var("embed", &[spec.num_classes, spec.num_classes], nn::Init::Randn { mean: 0.0, stdev: 1.0 }));
+        let z_in = spec.latent_dim + if spec.is_conditional() { spec.num_classes } else { 0 };
+        let mut fc = Vec::new();
+        let mut bn = Vec::new();
+        let mut up = Vec::new();
+        if dcgan {
+            let (stages, side0) = spec.dcgan_stages();
+            let c0 = spec.g_width << (stages - 1);
+            fc.push(Lin::new(&(path / "fc"), z_in, c0 * side0 * side0, true, false));
+            let bn_cfg = || nn::BatchNormConfig { ws_init: nn::Init::Randn { mean: 1.0, stdev: 0.02 }, ..Default::default() };
+            bn.push(nn::batch_norm1d(path / "bn0", c0 * side0 * side0, bn_cfg()));
+            let mut c = c0;
+            for i in 0..stages {
+                let out = if i + 1 == stages { 1 } else { c / 2 };
+                up.push(Conv::new(&(path / format!("up{i}")), c, out, true, false));
+                if i + 1 < stages {
+                    bn.push(nn::batch_norm2d(path / format!("bn{}", i + 1), out, bn_cfg()));
+                }
+                c = out;
+            }
+        } else {
+            fc.push(Lin::new(&(path / "fc1"), z_in, spec.g_width, false, false));
+            fc.push(Lin::new(&(path / "fc2"), spec.g_width, spec.image_dim(), false, false));
+        }
+        Self { spec, embed, fc, dropout: Dropout::new(spec.dropout), act: LeakyRelu::new(0.2, path.device()), bn, up }
+    }
+
+    fn input(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        match &self.embed {
+            None => z.shallow_clone(),
+            Some(e) => {
+                let y = match labels {
+                    Some(y) => y.shallow_clone(),
+                    None => Tensor::randint(self.spec.num_classes, [z.size()[0]], (Kind::Int64, z.device())),
+                };
+                Tensor::cat(&[z.shallow_clone(), e.index_select(0, &y)], 1) // [n, latent + K]
+            }
+        }
+    }
+}
+
+impl Generator for FamilyGenerator {
+    fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
+        self.forward_cond_t(z, None, train)
+    }
+
+    fn forward_cond_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        use tch::nn::ModuleT;
+        let h = self.input(z, labels);
+        let n = h.size()[0];
+        match self.spec.arch {
+            Arch::Mlp => {
+                let h = self.act.forward(&self.fc[0].forward(&h, train));
+                let h = self.dropout.forward_t(&h, train);
+                self.fc[1].forward(&h, train).tanh() // [n, side²]
+            }
+            Arch::Dcgan => {
+                let (stages, side0) = self.spec.dcgan_stages();
+                let c0 = self.spec.g_width << (stages - 1);
+                let h = self.bn[0].forward_t(&self.fc[0].forward(&h, train), train).relu();
+                let mut h = h.view([n, c0, side0, side0]);
+                for (i, conv) in self.up.iter().enumerate() {
+                    h = conv.forward(&h, train); // side doubles
+                    if i + 1 < self.up.len() {
+                        h = self.bn[i + 1].forward_t(&h, train).relu();
+                    }
+                }
+                h.tanh().view([n, -1]) // [n, side²]
+            }
+        }
+    }
+
+    fn latent_dim(&self) -> i64 {
+        self.spec.latent_dim
+    }
+
+    fn image_shape(&self) -> (i64, i64, i64) {
+        (1, self.spec.image_side, self.spec.image_side)
+    }
+
+    fn num_classes(&self) -> i64 {
+        if self.spec.is_conditional() { self.spec.num_classes } else { 0 }
+    }
+
+    fn reseed(&self, seed: u64) {
+        self.dropout.reseed(seed);
+    }
+}
+
+impl std::fmt::Display for FamilyGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.spec;
+        let cond = if s.is_conditional() { format!(" + label embedding {0}x{0}", s.num_classes) } else { String::new() };
+        match s.arch {
+            Arch::Mlp => write!(f, "MLP generator: z {}{cond} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> {} -> Tanh", s.latent_dim, s.g_width, s.dropout, s.image_dim())?,
+            Arch::Dcgan => {
+                let (stages, side0) = s.dcgan_stages();
+                let mut c = s.g_width << (stages - 1);
+                write!(f, "DCGAN generator: z {}{cond} -> Linear -> {c}x{side0}x{side0} -> BN, ReLU", s.latent_dim)?;
+                let mut side = side0;
+                for i in 0..stages {
+                    side *= 2;
+                    let out = if i + 1 == stages { 1 } else { c / 2 };
+                    write!(f, " -> ConvT 4x4/2 {out}x{side}x{side}{}", if i + 1 == stages { " -> Tanh" } else { ", BN, ReLU" })?;
+                    c = out;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+// --------------------------------------------------------- discriminator
+
+/// A discriminator (or critic) of the family.
+#[derive(Debug)]
+pub struct FamilyDiscriminator {
+    spec: NetSpec,
+    // MLP body
+    fc: Option<Lin>,
+    dropout: Dropout,
+    // DCGAN body
+    convs: Vec<Conv>,
+    norms: Vec<Norm>,
+    act: LeakyRelu,
+    feature_dim: i64,
+    head: Lin,
+    projection: Option<Weight>,
+    class_head: Option<Lin>,
+}
+
+impl FamilyDiscriminator {
+    pub fn new(path: &nn::Path, spec: NetSpec) -> Self {
+        let dcgan = spec.arch == Arch::Dcgan;
+        let sn = spec.d_norm == DNorm::Spectral;
+        let mut convs = Vec::new();
+        let mut norms = Vec::new();
+        let mut fc = None;
+        let feature_dim;
+        if dcgan {
+            let (stages, _) = spec.dcgan_stages();
+            let mut side = spec.image_side;
+            let mut c_in = 1;
+            for i in 0..stages {
+                let c_out = spec.d_width << i;
+                side /= 2;
+                convs.push(Conv::new(&(path / format!("conv{i}")), c_in, c_out, false, sn));
+                // DCGAN: no normalisation on the first layer.
+                let kind = if i == 0 { DNorm::None } else { spec.d_norm };
+                norms.push(Norm::new(&(path / format!("norm{i}")), kind, &[c_out, side, side], true));
+                c_in = c_out;
+            }
+            feature_dim = c_in * side * side;
+        } else {
+            fc = Some(Lin::new(&(path / "fc1"), spec.image_dim(), spec.d_width, false, sn));
+            norms.push(Norm::new(&(path / "norm1"), spec.d_norm, &[spec.d_width], false));
+            feature_dim = spec.d_width;
+        }
+        let head = Lin::new(&(path / "head"), feature_dim, 1, dcgan, sn);
+        let projection = (spec.conditioning == Conditioning::Projection).then(|| {
+            let p = path / "projection";
+            Weight::new(&p, &[spec.num_classes, feature_dim], nn::Init::Randn { mean: 0.0, stdev: 0.02 }, sn)
+        });
+        let class_head = (spec.conditioning == Conditioning::AuxClassifier).then(|| Lin::new(&(path / "class_head"), feature_dim, spec.num_classes, dcgan, sn));
+        Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(0.2, path.device()), feature_dim, head, projection, class_head }
+    }
+
+    /// `φ(x)`. `// [n, side²] -> [n, feature_dim]`
+    pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
+        let n = x.size()[0];
+        match self.spec.arch {
+            Arch::Mlp => {
+                let h = self.fc.as_ref().expect("MLP body").forward(x, train);
+                let h = self.act.forward(&self.norms[0].forward(&h, train));
+                self.dropout.forward_t(&h, train)
+            }
+            Arch::Dcgan => {
+                let s = self.spec.image_side;
+                let mut h = x.view([n, 1, s, s]);
+                for (conv, norm) in self.convs.iter().zip(&self.norms) {
+                    h = self.act.forward(&norm.forward(&conv.forward(&h, train), train)); // side halves
+                }
+                h.view([n, self.feature_dim])
+            }
+        }
+    }
+}
+
+impl Discriminator for FamilyDiscriminator {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_cond_t(x, None, train).logits
+    }
+
+    fn forward_cond_t(&self, x: &Tensor, labels: Option<&Tensor>, train: bool) -> DOutput {
+        let phi = self.features(x, train);
+        let mut logits = self.head.forward(&phi, train); // [n, 1]
+        if let (Some(v), Some(y)) = (&self.projection, labels) {
+            // <embed(y), φ(x)>, one number per sample.
+            let e = v.get(train).index_select(0, y); // [n, F]
+            logits = logits + (e * &phi).sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
+        }
+        let class_logits = self.class_head.as_ref().map(|h| h.forward(&phi, train));
+        DOutput { logits, class_logits }
+    }
+
+    fn reseed(&self, seed: u64) {
+        self.dropout.reseed(seed ^ 0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl std::fmt::Display for FamilyDiscriminator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.spec;
+        let norm = match s.d_norm {
+            DNorm::None => "no normalisation",
+            DNorm::Batch => "batch norm",
+            DNorm::Layer => "layer norm",
+            DNorm::Spectral => "spectral norm on every weight",
+        };
+        match s.arch {
+            Arch::Mlp => write!(f, "MLP discriminator: {} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> 1", s.image_dim(), s.d_width, s.dropout)?,
+            Arch::Dcgan => {
+                write!(f, "DCGAN discriminator: 1x{0}x{0}", s.image_side)?;
+                let mut side = s.image_side;
+                for i in 0..self.convs.len() {
+                    side /= 2;
+                    write!(f, " -> Conv 4x4/2 {}x{side}x{side}", s.d_width << i)?;
+                }
+                write!(f, " -> LeakyReLU(0.2) each -> Linear -> 1")?;
+            }
+        }
+        match s.conditioning {
+            Conditioning::None => {}
+            Conditioning::Projection => write!(f, " + projection <embed(y), phi(x)>")?,
+            Conditioning::AuxClassifier => write!(f, " + class head ({} classes)", s.num_classes)?,
+        }
+        write!(f, "; {norm}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn build(spec: NetSpec) -> (nn::VarStore, FamilyGenerator, nn::VarStore, FamilyDiscriminator) {
+        let gvs = nn::VarStore::new(Device::Cpu);
+        let dvs = nn::VarStore::new(Device::Cpu);
+        let g = FamilyGenerator::new(&gvs.root(), spec);
+        let d = FamilyDiscriminator::new(&dvs.root(), spec);
+        (gvs, g, dvs, d)
+    }
+
+    #[test]
+    fn every_architecture_has_the_right_shapes() {
+        tch::manual_seed(0);
+        for arch in [Arch::Mlp, Arch::Dcgan] {
+            for side in [28, 32] {
+                for cond in [Conditioning::None, Conditioning::Projection, Conditioning::AuxClassifier] {
+                    for norm in [DNorm::None, DNorm::Batch, DNorm::Layer, DNorm::Spectral] {
+                        let spec = NetSpec { arch, image_side: side, latent_dim: 8, g_width: 8, d_width: 8, conditioning: cond, d_norm: norm, ..Default::default() };
+                        let (_g, g, _d, d) = build(spec);
+                        let z = Tensor::randn([5, 8], (Kind::Float, Device::Cpu));
+                        let y = Tensor::from_slice(&[0i64, 1, 2, 3, 9]);
+                        let x = g.forward_cond_t(&z, Some(&y), true);
+                        assert_eq!(x.size(), vec![5, side * side], "{spec:?}");
+                        assert!(x.abs().max().double_value(&[]) <= 1.0);
+                        let out = d.forward_cond_t(&x, Some(&y), true);
+                        assert_eq!(out.logits.size(), vec![5, 1], "{spec:?}");
+                        assert_eq!(out.class_logits.map(|c| c.size()), (cond == Conditioning::AuxClassifier).then(|| vec![5, 10]));
+                        assert_eq!(g.num_classes(), if cond == Conditioning::None { 0 } else { 10 });
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn labels_change_a_conditional_generators_output() {
+        tch::manual_seed(1);
+        let spec = NetSpec { arch: Arch::Dcgan, latent_dim: 8, g_width: 8, d_width: 8, conditioning: Conditioning::Projection, ..Default::default() };
+        let (_g, g, _d, d) = build(spec);
+        let z = Tensor::randn([2, 8], (Kind::Float, Device::Cpu));
+        let a = g.forward_cond_t(&z, Some(&Tensor::from_slice(&[3i64, 3])), false);
+        let b = g.forward_cond_t(&z, Some(&Tensor::from_slice(&[3i64, 7])), false);
+        assert!(a.get(0).equal(&b.get(0)) && !a.get(1).equal(&b.get(1)));
+        // The projection term depends on the label too.
+        let la = d.forward_cond_t(&a, Some(&Tensor::from_slice(&[3i64, 3])), false).logits;
+        let lb = d.forward_cond_t(&a, Some(&Tensor::from_slice(&[3i64, 4])), false).logits;
+        assert!(la.get(0).equal(&lb.get(0)) && !la.get(1).equal(&lb.get(1)));
+    }
+
+    #[test]
+    fn dcgan_parameter_counts_and_description() {
+        let spec = NetSpec { arch: Arch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
+        let (gvs, g, dvs, d) = build(spec);
+        let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>();
+        // G: Linear(100, 128·7·7) + BN1d(6272) + ConvT(128→64) + BN(64) + ConvT(64→1).
+        let g_expected = 100 * 6272 + 6272 + 2 * 6272 + 128 * 64 * 16 + 64 + 2 * 64 + 64 * 16 + 1;
+        assert_eq!(count(&gvs), g_expected);
+        // D: Conv(1→64) + Conv(64→128) + BN(128) + Linear(128·7·7, 1).
+        let d_expected = 64 * 16 + 64 + 64 * 128 * 16 + 128 + 2 * 128 + 6272 + 1;
+        assert_eq!(count(&dvs), d_expected);
+        assert!(g.to_string().contains("ConvT 4x4/2 64x14x14") && g.to_string().contains("1x28x28 -> Tanh"), "{g}");
+        assert!(d.to_string().contains("Conv 4x4/2 128x7x7") && d.to_string().contains("batch norm"), "{d}");
+    }
+
+    #[test]
+    fn bad_specs_are_named() {
+        let e = NetSpec { arch: Arch::Dcgan, image_side: 64, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("image_side") && e.contains("28x28 or 32x32"), "{e}");
+        let e = NetSpec { conditioning: Conditioning::Projection, num_classes: 1, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("num_classes"), "{e}");
+    }
+}

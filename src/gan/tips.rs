@@ -1,0 +1,248 @@
+//! "Tips for training GANs" (Goodfellow's NIPS 2016 tutorial §4, Salimans et
+//! al. 2016, Sønderby et al. 2017, Heusel et al. 2017, soumith/ganhacks) as
+//! settings of one line each, and the checks that catch a failing run early.
+//!
+//! Which tip lives where: Gaussian vs uniform z is [`crate::gan::LatentDist`];
+//! two time-scale learning rates are `lr_g` / `lr_d` and `n_dis` is the
+//! number of D steps per G step, all on [`crate::gan::GanConfig`]. This file
+//! holds the ones that change D's inputs or targets.
+use crate::error::{Error, Result};
+use crate::gan::objective::Objective;
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+/// Changes to what D sees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tips {
+    /// One-sided label smoothing (Salimans et al. 2016): real targets become
+    /// `1 − s` (e.g. 0.1), fake targets stay 0. BCE and least squares only.
+    pub label_smoothing: f64,
+    /// Noisy labels: each of D's targets is flipped (real ↔ fake) with this
+    /// probability (e.g. 0.05). BCE and least squares only.
+    pub label_flip: f64,
+    /// Instance noise (Sønderby et al. 2017): N(0, σ²) added to every input
+    /// of D, real and fake, with σ annealed linearly from this value to 0
+    /// over the run (e.g. 0.1, on images in [−1, 1]).
+    pub instance_noise: f64,
+}
+
+impl Tips {
+    pub fn validate(&self, objective: Objective) -> Result<()> {
+        for (name, v) in [("tips.label_smoothing", self.label_smoothing), ("tips.label_flip", self.label_flip)] {
+            if !(0.0..0.5).contains(&v) {
+                return Err(Error::config(name, format!("{v} must be in [0, 0.5)")));
+            }
+            if v > 0.0 && !objective.has_targets() {
+                return Err(Error::config(name, format!("the {objective} objective has no labels to smooth or flip: use it with minimax, non-saturating or least-squares")));
+            }
+        }
+        if !(self.instance_noise.is_finite() && self.instance_noise >= 0.0) {
+            return Err(Error::config("tips.instance_noise", format!("{} must be a standard deviation >= 0", self.instance_noise)));
+        }
+        Ok(())
+    }
+
+    /// D's targets for a batch of `n` reals and `n` fakes: `[n, 1]` each.
+    pub fn targets(&self, n: i64, device: tch::Device) -> (Tensor, Tensor) {
+        let opts = (Kind::Float, device);
+        let mut real = Tensor::full([n, 1], 1.0 - self.label_smoothing, opts);
+        let mut fake = Tensor::zeros([n, 1], opts);
+        if self.label_flip > 0.0 {
+            let flip_r = Tensor::rand([n, 1], opts).lt(self.label_flip);
+            let flip_f = Tensor::rand([n, 1], opts).lt(self.label_flip);
+            real = real.where_self(&flip_r.logical_not(), &Tensor::zeros([n, 1], opts));
+            fake = fake.where_self(&flip_f.logical_not(), &Tensor::ones([n, 1], opts));
+        }
+        (real, fake)
+    }
+
+    /// σ of the instance noise at `step` of `total`.
+    pub fn noise_std(&self, step: usize, total: usize) -> f64 {
+        if total == 0 { 0.0 } else { self.instance_noise * (1.0 - step as f64 / total as f64).max(0.0) }
+    }
+
+    /// `x + σ·N(0, I)` (or `x` when σ = 0).
+    pub fn add_noise(x: &Tensor, std: f64) -> Tensor {
+        if std > 0.0 { x + x.randn_like() * std } else { x.shallow_clone() }
+    }
+
+    /// One line per tip in use (for config tables).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.label_smoothing > 0.0 {
+            out.push(format!("one-sided label smoothing: real target {}", 1.0 - self.label_smoothing));
+        }
+        if self.label_flip > 0.0 {
+            out.push(format!("noisy labels: {}% of D's targets flipped", self.label_flip * 100.0));
+        }
+        if self.instance_noise > 0.0 {
+            out.push(format!("instance noise: sigma {} annealed to 0", self.instance_noise));
+        }
+        out
+    }
+}
+
+/// "Track failures early" (ganhacks #9): the thresholds of the checks run
+/// after every step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FailureChecks {
+    /// D's loss below this for `window` steps in a row: D has won and G's
+    /// gradient carries little information (BCE and least squares only).
+    pub d_loss_floor: f64,
+    pub window: usize,
+    /// A gradient norm (of all of G's or all of D's parameters) above this.
+    pub grad_norm_max: f64,
+}
+
+impl Default for FailureChecks {
+    fn default() -> Self {
+        Self { d_loss_floor: 1e-3, window: 20, grad_norm_max: 100.0 }
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// D's loss stayed near 0.
+    DLossNearZero,
+    /// D's gradient norm exceeded the limit.
+    DGradExplodes,
+    /// G's gradient norm exceeded the limit.
+    GGradExplodes,
+    /// A loss was NaN or infinite; training stopped there.
+    NonFinite,
+}
+
+/// A failure check that fired: when first, how often, and what it means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainWarning {
+    pub kind: WarningKind,
+    pub first_step: usize,
+    pub count: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for TrainWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "warning (step {}, {}x): {}", self.first_step, self.count, self.message)
+    }
+}
+
+/// Runs the checks step by step and keeps one [`TrainWarning`] per kind.
+#[derive(Debug, Clone, Default)]
+pub struct FailureMonitor {
+    pub checks: FailureChecks,
+    pub warnings: Vec<TrainWarning>,
+    low_d_run: usize,
+}
+
+impl FailureMonitor {
+    pub fn new(checks: FailureChecks, warnings: Vec<TrainWarning>) -> Self {
+        Self { checks, warnings, low_d_run: 0 }
+    }
+
+    /// Checks one step; returns the warnings raised for the first time now.
+    pub fn check(&mut self, step: usize, d_loss: f64, g_loss: f64, d_grad: f64, g_grad: f64, d_has_targets: bool) -> Vec<TrainWarning> {
+        let mut fired = Vec::new();
+        let c = self.checks;
+        if !(d_loss.is_finite() && g_loss.is_finite()) {
+            fired.push((WarningKind::NonFinite, format!("loss is not finite (D {d_loss}, G {g_loss}): training stopped; lower the learning rates or use a bounded objective")));
+        }
+        if d_has_targets && d_loss < c.d_loss_floor {
+            self.low_d_run += 1;
+            if self.low_d_run == c.window {
+                fired.push((WarningKind::DLossNearZero, format!("D loss below {} for {} steps: D rejects every fake and G learns little (try label smoothing, instance noise or a smaller lr_d)", c.d_loss_floor, c.window)));
+            }
+        } else {
+            self.low_d_run = 0;
+        }
+        if d_grad > c.grad_norm_max {
+            fired.push((WarningKind::DGradExplodes, format!("D gradient norm {d_grad:.1} > {}", c.grad_norm_max)));
+        }
+        if g_grad > c.grad_norm_max {
+            fired.push((WarningKind::GGradExplodes, format!("G gradient norm {g_grad:.1} > {}", c.grad_norm_max)));
+        }
+        let mut new = Vec::new();
+        for (kind, message) in fired {
+            match self.warnings.iter_mut().find(|w| w.kind == kind) {
+                Some(w) => w.count += 1,
+                None => {
+                    let w = TrainWarning { kind, first_step: step, count: 1, message };
+                    self.warnings.push(w.clone());
+                    new.push(w);
+                }
+            }
+        }
+        new
+    }
+
+    pub fn stop(&self) -> bool {
+        self.warnings.iter().any(|w| w.kind == WarningKind::NonFinite)
+    }
+}
+
+/// The L2 norm of all gradients of `params` together (0 if none).
+pub fn grad_norm(params: &[Tensor]) -> Tensor {
+    let parts: Vec<Tensor> = params.iter().map(|p| p.grad()).filter(|g| g.defined()).map(|g| g.square().sum(Kind::Float)).collect();
+    if parts.is_empty() {
+        return Tensor::from(0.0f32);
+    }
+    Tensor::stack(&parts, 0).sum(Kind::Float).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn smoothing_and_flipping_set_the_targets() {
+        tch::manual_seed(0);
+        let (r, f) = Tips { label_smoothing: 0.1, ..Default::default() }.targets(1000, Device::Cpu);
+        assert!((r.mean(None).double_value(&[]) - 0.9).abs() < 1e-6 && f.abs().max().double_value(&[]) == 0.0);
+        let (r, f) = Tips { label_flip: 0.2, ..Default::default() }.targets(10_000, Device::Cpu);
+        let flipped_r = 1.0 - r.mean(None).double_value(&[]);
+        let flipped_f = f.mean(None).double_value(&[]);
+        assert!((flipped_r - 0.2).abs() < 0.02 && (flipped_f - 0.2).abs() < 0.02, "{flipped_r} {flipped_f}");
+        let e = Tips { label_smoothing: 0.1, ..Default::default() }.validate(Objective::Hinge).unwrap_err().to_string();
+        assert!(e.contains("label_smoothing") && e.contains("hinge"), "{e}");
+        assert!(Tips { label_flip: 0.7, ..Default::default() }.validate(Objective::NonSaturating).is_err());
+    }
+
+    #[test]
+    fn instance_noise_anneals_to_zero() {
+        let t = Tips { instance_noise: 0.2, ..Default::default() };
+        assert_eq!(t.noise_std(0, 100), 0.2);
+        assert!((t.noise_std(50, 100) - 0.1).abs() < 1e-12);
+        assert_eq!(t.noise_std(100, 100), 0.0);
+        let x = Tensor::zeros([10_000], (Kind::Float, Device::Cpu));
+        let s = Tips::add_noise(&x, 0.2).std(true).double_value(&[]);
+        assert!((s - 0.2).abs() < 0.01, "{s}");
+    }
+
+    #[test]
+    fn the_monitor_fires_once_per_kind_and_counts() {
+        let mut m = FailureMonitor::new(FailureChecks { window: 3, ..Default::default() }, vec![]);
+        assert!(m.check(0, 0.5, 1.0, 1.0, 1.0, true).is_empty());
+        for s in 1..3 {
+            assert!(m.check(s, 1e-5, 9.0, 1.0, 1.0, true).is_empty());
+        }
+        let w = m.check(3, 1e-5, 9.0, 1.0, 1.0, true);
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].kind, w[0].first_step), (WarningKind::DLossNearZero, 3));
+        // The same D loss on a critic (no targets) is not a warning.
+        let mut wm = FailureMonitor::new(FailureChecks { window: 1, ..Default::default() }, vec![]);
+        assert!(wm.check(0, -5.0, 1.0, 1.0, 1.0, false).is_empty());
+        let w = m.check(4, 0.5, 1.0, 250.0, 1.0, true);
+        assert_eq!(w[0].kind, WarningKind::DGradExplodes);
+        assert!(m.check(5, 0.5, 1.0, 300.0, 1.0, true).is_empty(), "reported once");
+        assert_eq!(m.warnings.iter().find(|w| w.kind == WarningKind::DGradExplodes).unwrap().count, 2);
+        assert!(!m.stop());
+        m.check(6, f64::NAN, 1.0, 1.0, 1.0, true);
+        assert!(m.stop());
+        assert!(m.warnings.last().unwrap().to_string().contains("not finite"));
+    }
+}
