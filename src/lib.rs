@@ -39,7 +39,7 @@ pub use device::{device, device_name, parse_device, DEVICE_ENV};
 /// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
 pub use tch;
 pub use error::{Error, Result};
-pub use gan::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
+pub use gan::{resume_gan, train_gan, train_vanilla_gan, train_vanilla_gan_with, GanConfig, GanReport, TrainReport, VanillaGanConfig, Variant};
 pub use nash::{nash_demo, NashConfig, NashReport};
 pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
 pub use plot::{image_grid, plot_losses, Figure};
@@ -54,6 +54,8 @@ pub mod prelude {
         train_vanilla_gan, train_vanilla_gan_with, Gan, GanLoss, LatentDist, MlpSpec, TrainHistory, TrainReport,
         VanillaGanConfig,
     };
+    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, Tips, Variant};
+    pub use crate::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
     pub use crate::plot::{
         image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
         GridOptions, ImageBatch, LossPlotOptions,

@@ -88,6 +88,90 @@ struct NashArgs {
 enum TrainModel {
     /// The tutorial's vanilla GAN (MLPs, BCE, Adam 0.001, batch 128, latent 100).
     Vanilla(VanillaArgs),
+    /// DCGAN: strided convolutions, batch norm, non-saturating BCE, Adam 2e-4 (0.5, 0.999).
+    Dcgan(FamilyArgs),
+    /// LSGAN: DCGAN's nets, least-squares objective.
+    Lsgan(FamilyArgs),
+    /// WGAN: weight clipping 0.01, RMSprop 5e-5, 5 critic steps per G step.
+    Wgan(FamilyArgs),
+    /// WGAN-GP: gradient penalty (lambda 10), layer norm in the critic, Adam 1e-4 (0, 0.9), 5 critic steps.
+    #[command(name = "wgan-gp")]
+    WganGp(FamilyArgs),
+    /// SNGAN: spectral normalisation of every D weight, hinge loss.
+    Sngan(FamilyArgs),
+    /// Conditional DCGAN (label embedding in G, projection discriminator).
+    Cgan(FamilyArgs),
+    /// AC-GAN: conditional G, D with an auxiliary classifier.
+    Acgan(FamilyArgs),
+}
+
+/// Settings of `train <variant>`; unset flags keep the variant's preset.
+#[derive(Args)]
+struct FamilyArgs {
+    /// Iterations (D steps) in all.
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Output directory (default: runs/<variant>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long)]
+    device: Option<String>,
+    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    #[arg(long)]
+    data: Option<String>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    max_train: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr_g: Option<f64>,
+    #[arg(long)]
+    lr_d: Option<f64>,
+    /// D (critic) steps per G step.
+    #[arg(long)]
+    n_dis: Option<usize>,
+    /// minimax, non-saturating, least-squares, wasserstein, wasserstein-gp or hinge.
+    #[arg(long)]
+    objective: Option<gan_tutorial::gan::Objective>,
+    /// Normalisation in D: none, batch, layer or spectral.
+    #[arg(long)]
+    d_norm: Option<gan_tutorial::gan::DNorm>,
+    /// Width of G (DCGAN: base channels).
+    #[arg(long)]
+    g_width: Option<i64>,
+    /// Width of D (DCGAN: base channels).
+    #[arg(long)]
+    d_width: Option<i64>,
+    /// 28, or 32 (MNIST padded, DCGAN-32).
+    #[arg(long)]
+    image_side: Option<i64>,
+    /// uniform or gaussian.
+    #[arg(long)]
+    latent: Option<LatentDist>,
+    /// One-sided label smoothing s (real target 1 - s).
+    #[arg(long)]
+    label_smoothing: Option<f64>,
+    /// Probability of flipping each of D's targets.
+    #[arg(long)]
+    label_flip: Option<f64>,
+    /// Instance noise sigma, annealed to 0.
+    #[arg(long)]
+    instance_noise: Option<f64>,
+    /// Checkpoint every N steps into OUT/checkpoint (one is always written at the end).
+    #[arg(long, default_value_t = 0)]
+    checkpoint_every: usize,
+    /// Continue the run checkpointed in OUT/checkpoint up to --steps / --epochs.
+    #[arg(long)]
+    resume: bool,
+    /// Start from a config.json (flags given here override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -164,6 +248,20 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train { model: TrainModel::Vanilla(a) } => train_vanilla(a),
+        Command::Train { model } => {
+            use gan_tutorial::gan::Variant;
+            let (variant, a) = match model {
+                TrainModel::Vanilla(_) => unreachable!("handled above"),
+                TrainModel::Dcgan(a) => (Variant::Dcgan, a),
+                TrainModel::Lsgan(a) => (Variant::Lsgan, a),
+                TrainModel::Wgan(a) => (Variant::Wgan, a),
+                TrainModel::WganGp(a) => (Variant::WganGp, a),
+                TrainModel::Sngan(a) => (Variant::Sngan, a),
+                TrainModel::Cgan(a) => (Variant::Cgan, a),
+                TrainModel::Acgan(a) => (Variant::Acgan, a),
+            };
+            train_family(variant, a)
+        }
         Command::Data { action } => match action {
             DataAction::Fetch { dataset, dir, mirrors } => fetch(&dataset, dir, mirrors),
             DataAction::Info { data } => data_info(data.as_deref()),
@@ -281,6 +379,67 @@ impl TrainObserver for Bar {
         }
         Ok(())
     }
+}
+
+fn train_family(variant: gan_tutorial::gan::Variant, a: FamilyArgs) -> Result<()> {
+    use gan_tutorial::gan::{resume_gan, train_gan, GanConfig};
+    let mut c = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?;
+            // Either a bare GanConfig or a run's config.json ({"config": ..., "runtime": ...}).
+            serde_json::from_value::<GanConfig>(v.get("config").cloned().unwrap_or(v)).with_context(|| format!("{} is not a GAN config", p.display()))?
+        }
+        None => GanConfig::variant(variant),
+    };
+    c.seed = a.seed;
+    if let Some(s) = a.steps {
+        c = c.with_steps(s);
+    }
+    if let Some(e) = a.epochs {
+        c = c.with_epochs(e);
+    }
+    if a.data.is_some() {
+        c.data = data_source(a.data.as_deref());
+    }
+    c.max_train = a.max_train.or(c.max_train);
+    c.device = a.device.or(c.device);
+    c.batch_size = a.batch_size.unwrap_or(c.batch_size);
+    c.lr_g = a.lr_g.unwrap_or(c.lr_g);
+    c.lr_d = a.lr_d.unwrap_or(c.lr_d);
+    c.n_dis = a.n_dis.unwrap_or(c.n_dis);
+    c.objective = a.objective.unwrap_or(c.objective);
+    c.net.d_norm = a.d_norm.unwrap_or(c.net.d_norm);
+    c.net.g_width = a.g_width.unwrap_or(c.net.g_width);
+    c.net.d_width = a.d_width.unwrap_or(c.net.d_width);
+    c.net.image_side = a.image_side.unwrap_or(c.net.image_side);
+    c.latent = a.latent.unwrap_or(c.latent);
+    c.tips.label_smoothing = a.label_smoothing.unwrap_or(c.tips.label_smoothing);
+    c.tips.label_flip = a.label_flip.unwrap_or(c.tips.label_flip);
+    c.tips.instance_noise = a.instance_noise.unwrap_or(c.tips.instance_noise);
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(variant.name()));
+    c = c.with_checkpoints(out.join("checkpoint"), a.checkpoint_every);
+    c.validate()?;
+    println!("{c}");
+    let report = if a.resume { resume_gan(&c, out.join("checkpoint"))? } else { train_gan(&c)? };
+    for w in &report.warnings {
+        println!("{w}");
+    }
+    let mut written = report.save(&out)?;
+    let losses = out.join("losses.png");
+    gan_tutorial::plot_losses(&report)?.save(&losses)?;
+    written.push(losses);
+    if let Some(s) = report.history.last_samples() {
+        let samples = out.join("samples.png");
+        gan_tutorial::image_grid(&s.images, 8)?.save(&samples)?;
+        written.push(samples);
+    }
+    let (d, g, dx, dgz) = report.final_means(50);
+    println!("trained {} steps in {:.1}s on {}: last-50 means d_loss {d:.4} g_loss {g:.4} D(x) {dx:.3} D(G(z)) {dgz:.3}", report.history.steps(), report.history.wall_time_secs, report.history.device);
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
 }
 
 fn nash(a: NashArgs) -> Result<()> {

@@ -1,7 +1,14 @@
 //! The GAN family end to end. libtorch's random generator is global to the
-//! process, so the runs compared here for exact equality are in one test
-//! (integration tests run in their own process, and this one alone in it).
+//! process, so the tests of this file (one process) take turns: a run
+//! compared for exact equality must not share the generator with another.
 use gan_tutorial::gan::{resume_gan, train_gan, GanConfig, Objective, Variant};
+use std::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn tiny(v: Variant) -> GanConfig {
     let mut c = GanConfig::variant(v).with_widths(8, 8).with_batch_size(16).with_max_train(64).with_device("cpu").with_print_every(0).with_fixed_samples(4);
@@ -12,6 +19,7 @@ fn tiny(v: Variant) -> GanConfig {
 
 #[test]
 fn same_seed_same_run_and_resume_from_a_checkpoint_is_exact() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     for v in [Variant::Vanilla, Variant::Sngan, Variant::Wgan, Variant::WganGp, Variant::Acgan] {
         let c = tiny(v).with_steps(7);
@@ -47,4 +55,54 @@ fn same_seed_same_run_and_resume_from_a_checkpoint_is_exact() {
     // A missing checkpoint is a clear error.
     let e = resume_gan(&tiny(Variant::Dcgan).with_steps(4), dir.path().join("nothing")).unwrap_err().to_string();
     assert!(e.contains("checkpoint.json"), "{e}");
+}
+
+#[test]
+fn runs_are_compared_in_figures_and_saved_with_their_config() {
+    let _turn = turn();
+    use gan_tutorial::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+    let a = train_gan(&tiny(Variant::Dcgan).with_steps(4)).unwrap();
+    let b = train_gan(&tiny(Variant::WganGp).with_steps(4).with_image_side(32)).unwrap();
+    let runs = [&a, &b];
+    let losses = plot_runs_losses(&runs, 2).unwrap();
+    assert_eq!((losses.width, losses.height), (840, 300), "two panels side by side");
+    assert!(losses.svg().contains("dcgan (non-saturating)") && losses.svg().contains("wgan-gp (wasserstein-gp)"));
+    let samples = plot_runs_samples(&runs, 2).unwrap();
+    assert!(samples.width > samples.height, "two captioned grids in a row");
+    let grads = plot_runs_metric(&runs, RunMetric::DGradNorm, 1).unwrap();
+    assert!(grads.svg().contains("grad D"));
+    assert!(plot_runs_losses(&[], 1).unwrap_err().to_string().contains("at least one"));
+    // The run's files: its config (read back equal), its numbers, its networks.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = b.save(dir.path()).unwrap();
+    assert_eq!(paths.len(), 3);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[0]).unwrap()).unwrap();
+    let back: GanConfig = serde_json::from_value(saved["config"].clone()).unwrap();
+    assert_eq!(back, b.config);
+    let hist: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[1]).unwrap()).unwrap();
+    assert_eq!(hist["history"]["d_losses"].as_array().unwrap().len(), 4);
+    assert_eq!(hist["extras"]["penalties"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn the_cli_trains_a_variant_and_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sngan");
+    let bin = env!("CARGO_BIN_EXE_gan-tutorial");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "sngan", "--g-width", "8", "--d-width", "8", "--batch-size", "16", "--max-train", "64", "--device", "cpu", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        std::process::Command::new(bin).args(&args).output().unwrap()
+    };
+    let o = run(&["--steps", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["config.json", "history.json", "gan.safetensors", "losses.png", "samples.png", "checkpoint/checkpoint.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let o = run(&["--steps", "5", "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("trained 5 steps"), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["--steps", "5", "--objective", "kl"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not an objective"), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -19,7 +19,7 @@
 //! checkpoint continues exactly as an uninterrupted one.
 use super::latent::LatentDist;
 use super::model::{Discriminator, Gan, Generator};
-use super::nets::{Arch, Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetSpec};
+use super::nets::{NetArch, Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetSpec};
 use super::objective::{gradient_penalty, wasserstein::clip_weights, Objective};
 use super::observer::format_epoch;
 use super::report::{SampleSnapshot, StepLog, TrainHistory};
@@ -141,7 +141,7 @@ impl Default for GanConfig {
 impl GanConfig {
     /// The preset of a named variant.
     pub fn variant(v: Variant) -> Self {
-        let dcgan_net = NetSpec { arch: Arch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
+        let dcgan_net = NetSpec { arch: NetArch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
         let adam = |beta1, beta2| OptimizerKind::Adam { beta1, beta2 };
         let base = GanConfig {
             name: v.name().to_string(),
@@ -240,7 +240,7 @@ impl GanConfig {
         self.net.d_norm = n;
         self
     }
-    pub fn with_arch(mut self, arch: Arch) -> Self {
+    pub fn with_arch(mut self, arch: NetArch) -> Self {
         self.net.arch = arch;
         self
     }
@@ -392,8 +392,8 @@ impl std::fmt::Display for GanConfig {
         }
         writeln!(f, "batch size      {}", self.batch_size)?;
         let arch = match n.arch {
-            Arch::Mlp => "MLP",
-            Arch::Dcgan => "DCGAN",
+            NetArch::Mlp => "MLP",
+            NetArch::Dcgan => "DCGAN",
         };
         writeln!(f, "networks        {arch}, widths G {} / D {}, {0}x{0} images", n.g_width, n.d_width).map(|_| ())?;
         writeln!(f, "D normalisation {:?}", n.d_norm)?;

@@ -22,7 +22,7 @@ pub mod vanilla;
 
 pub use family::{resume_gan, train_gan, GanConfig, GanReport, StepExtras, Variant};
 pub use latent::LatentDist;
-pub use nets::{Arch, Conditioning, DNorm, NetSpec};
+pub use nets::{NetArch, Conditioning, DNorm, NetSpec};
 pub use objective::Objective;
 pub use tips::{FailureChecks, Tips, TrainWarning};
 pub use loss::GanLoss;

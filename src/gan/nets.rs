@@ -26,7 +26,7 @@ use tch::{nn, Kind, Tensor};
 /// Network family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Arch {
+pub enum NetArch {
     /// The tutorial's one-hidden-layer MLPs.
     Mlp,
     /// Strided (transposed) convolutions with batch norm.
@@ -47,6 +47,19 @@ pub enum DNorm {
     Spectral,
 }
 
+impl std::str::FromStr for DNorm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(DNorm::None),
+            "batch" | "bn" => Ok(DNorm::Batch),
+            "layer" | "ln" => Ok(DNorm::Layer),
+            "spectral" | "sn" => Ok(DNorm::Spectral),
+            _ => Err(Error::config("d_norm", format!("`{s}` is not a normalisation: use none, batch, layer or spectral"))),
+        }
+    }
+}
+
 /// How labels enter the networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,7 +75,7 @@ pub enum Conditioning {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetSpec {
-    pub arch: Arch,
+    pub arch: NetArch,
     /// 28 or 32 for DCGAN (32: MNIST padded by 2 pixels); any side for MLPs.
     pub image_side: i64,
     pub latent_dim: i64,
@@ -81,7 +94,7 @@ pub struct NetSpec {
 impl Default for NetSpec {
     fn default() -> Self {
         Self {
-            arch: Arch::Mlp,
+            arch: NetArch::Mlp,
             image_side: 28,
             latent_dim: 100,
             g_width: 128,
@@ -112,7 +125,7 @@ impl NetSpec {
         if self.latent_dim < 1 || self.g_width < 1 || self.d_width < 1 || self.image_side < 4 {
             return Err(Error::config("net", format!("sizes must be positive (image side at least 4): {self:?}")));
         }
-        if self.arch == Arch::Dcgan && !matches!(self.image_side, 28 | 32) {
+        if self.arch == NetArch::Dcgan && !matches!(self.image_side, 28 | 32) {
             return Err(Error::config("net.image_side", format!("{}: DCGAN nets here are built for 28x28 or 32x32 images", self.image_side)));
         }
         if self.is_conditional() && self.num_classes < 2 {
@@ -244,7 +257,7 @@ pub struct FamilyGenerator {
 
 impl FamilyGenerator {
     pub fn new(path: &nn::Path, spec: NetSpec) -> Self {
-        let dcgan = spec.arch == Arch::Dcgan;
+        let dcgan = spec.arch == NetArch::Dcgan;
         let embed = spec.is_conditional().then(|| path.var("embed", &[spec.num_classes, spec.num_classes], nn::Init::Randn { mean: 0.0, stdev: 1.0 }));
         let z_in = spec.latent_dim + if spec.is_conditional() { spec.num_classes } else { 0 };
         let mut fc = Vec::new();
@@ -296,12 +309,12 @@ impl Generator for FamilyGenerator {
         let h = self.input(z, labels);
         let n = h.size()[0];
         match self.spec.arch {
-            Arch::Mlp => {
+            NetArch::Mlp => {
                 let h = self.act.forward(&self.fc[0].forward(&h, train));
                 let h = self.dropout.forward_t(&h, train);
                 self.fc[1].forward(&h, train).tanh() // [n, side²]
             }
-            Arch::Dcgan => {
+            NetArch::Dcgan => {
                 let (stages, side0) = self.spec.dcgan_stages();
                 let c0 = self.spec.g_width << (stages - 1);
                 let h = self.bn[0].forward_t(&self.fc[0].forward(&h, train), train).relu();
@@ -339,8 +352,8 @@ impl std::fmt::Display for FamilyGenerator {
         let s = &self.spec;
         let cond = if s.is_conditional() { format!(" + label embedding {0}x{0}", s.num_classes) } else { String::new() };
         match s.arch {
-            Arch::Mlp => write!(f, "MLP generator: z {}{cond} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> {} -> Tanh", s.latent_dim, s.g_width, s.dropout, s.image_dim())?,
-            Arch::Dcgan => {
+            NetArch::Mlp => write!(f, "MLP generator: z {}{cond} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> {} -> Tanh", s.latent_dim, s.g_width, s.dropout, s.image_dim())?,
+            NetArch::Dcgan => {
                 let (stages, side0) = s.dcgan_stages();
                 let mut c = s.g_width << (stages - 1);
                 write!(f, "DCGAN generator: z {}{cond} -> Linear -> {c}x{side0}x{side0} -> BN, ReLU", s.latent_dim)?;
@@ -378,7 +391,7 @@ pub struct FamilyDiscriminator {
 
 impl FamilyDiscriminator {
     pub fn new(path: &nn::Path, spec: NetSpec) -> Self {
-        let dcgan = spec.arch == Arch::Dcgan;
+        let dcgan = spec.arch == NetArch::Dcgan;
         let sn = spec.d_norm == DNorm::Spectral;
         let mut convs = Vec::new();
         let mut norms = Vec::new();
@@ -416,12 +429,12 @@ impl FamilyDiscriminator {
     pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
         let n = x.size()[0];
         match self.spec.arch {
-            Arch::Mlp => {
+            NetArch::Mlp => {
                 let h = self.fc.as_ref().expect("MLP body").forward(x, train);
                 let h = self.act.forward(&self.norms[0].forward(&h, train));
                 self.dropout.forward_t(&h, train)
             }
-            Arch::Dcgan => {
+            NetArch::Dcgan => {
                 let s = self.spec.image_side;
                 let mut h = x.view([n, 1, s, s]);
                 for (conv, norm) in self.convs.iter().zip(&self.norms) {
@@ -465,8 +478,8 @@ impl std::fmt::Display for FamilyDiscriminator {
             DNorm::Spectral => "spectral norm on every weight",
         };
         match s.arch {
-            Arch::Mlp => write!(f, "MLP discriminator: {} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> 1", s.image_dim(), s.d_width, s.dropout)?,
-            Arch::Dcgan => {
+            NetArch::Mlp => write!(f, "MLP discriminator: {} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> 1", s.image_dim(), s.d_width, s.dropout)?,
+            NetArch::Dcgan => {
                 write!(f, "DCGAN discriminator: 1x{0}x{0}", s.image_side)?;
                 let mut side = s.image_side;
                 for i in 0..self.convs.len() {
@@ -501,7 +514,7 @@ mod tests {
     #[test]
     fn every_architecture_has_the_right_shapes() {
         tch::manual_seed(0);
-        for arch in [Arch::Mlp, Arch::Dcgan] {
+        for arch in [NetArch::Mlp, NetArch::Dcgan] {
             for side in [28, 32] {
                 for cond in [Conditioning::None, Conditioning::Projection, Conditioning::AuxClassifier] {
                     for norm in [DNorm::None, DNorm::Batch, DNorm::Layer, DNorm::Spectral] {
@@ -525,7 +538,7 @@ mod tests {
     #[test]
     fn labels_change_a_conditional_generators_output() {
         tch::manual_seed(1);
-        let spec = NetSpec { arch: Arch::Dcgan, latent_dim: 8, g_width: 8, d_width: 8, conditioning: Conditioning::Projection, ..Default::default() };
+        let spec = NetSpec { arch: NetArch::Dcgan, latent_dim: 8, g_width: 8, d_width: 8, conditioning: Conditioning::Projection, ..Default::default() };
         let (_g, g, _d, d) = build(spec);
         let z = Tensor::randn([2, 8], (Kind::Float, Device::Cpu));
         let a = g.forward_cond_t(&z, Some(&Tensor::from_slice(&[3i64, 3])), false);
@@ -539,7 +552,7 @@ mod tests {
 
     #[test]
     fn dcgan_parameter_counts_and_description() {
-        let spec = NetSpec { arch: Arch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
+        let spec = NetSpec { arch: NetArch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
         let (gvs, g, dvs, d) = build(spec);
         let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>();
         // G: Linear(100, 128·7·7) + BN1d(6272) + ConvT(128→64) + BN(64) + ConvT(64→1).
@@ -554,7 +567,7 @@ mod tests {
 
     #[test]
     fn bad_specs_are_named() {
-        let e = NetSpec { arch: Arch::Dcgan, image_side: 64, ..Default::default() }.validate().unwrap_err().to_string();
+        let e = NetSpec { arch: NetArch::Dcgan, image_side: 64, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("image_side") && e.contains("28x28 or 32x32"), "{e}");
         let e = NetSpec { conditioning: Conditioning::Projection, num_classes: 1, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("num_classes"), "{e}");

@@ -71,9 +71,9 @@ pub fn moving_average(v: &[f64], window: usize) -> Vec<f64> {
     out
 }
 
-struct LossDrawing<'a> {
-    h: &'a TrainHistory,
-    options: &'a LossPlotOptions,
+pub(crate) struct LossDrawing<'a> {
+    pub(crate) h: &'a TrainHistory,
+    pub(crate) options: &'a LossPlotOptions,
 }
 
 impl Drawing for LossDrawing<'_> {

@@ -2,6 +2,7 @@
 //! SVG and display inline in evcxr notebooks. Text uses the bundled DejaVu
 //! Sans (no system fonts).
 pub mod attacks;
+pub mod family;
 pub mod figure;
 pub mod grid;
 pub mod images;
@@ -15,4 +16,5 @@ pub use grid::{image_grid, image_grid_with, GridOptions};
 pub use images::{ImageBatch, ToImages};
 pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
 pub use objectives::{generator_objective, plot_generator_objectives, ObjectiveCurve};
-pub use samples::plot_samples_over_epochs;
+pub use family::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+pub use samples::{captioned_grids, plot_samples_over_epochs};

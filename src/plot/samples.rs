@@ -4,6 +4,7 @@ use super::figure::{ensure_font, plot_err, Figure};
 use super::grid::{grid_rgb, GridOptions};
 use crate::error::{Error, Result};
 use crate::gan::TrainHistory;
+use crate::plot::ImageBatch;
 use plotters::prelude::*;
 
 /// Every kept snapshot of the run's fixed noise as a grid of `nrow` images per
@@ -15,11 +16,21 @@ pub fn plot_samples_over_epochs(history: impl AsRef<TrainHistory>, nrow: usize) 
             "the run kept no samples: train with sample_epochs (with_sample_epochs) naming some epochs".into(),
         ));
     }
+    let items: Vec<(String, &ImageBatch)> = h.samples.iter().map(|s| (format!("epoch {} (step {})", s.epoch, s.step), &s.images)).collect();
+    captioned_grids(&items, nrow, 3)
+}
+
+/// Image grids side by side (`cols` per row of the figure), each captioned:
+/// `nrow` images per grid row, pixels doubled.
+pub fn captioned_grids(items: &[(String, &ImageBatch)], nrow: usize, cols: usize) -> Result<Figure> {
+    if items.is_empty() || cols == 0 {
+        return Err(Error::Plot("nothing to draw: give at least one captioned image batch and one column".into()));
+    }
     let options = GridOptions { nrow, scale: 2, padding: 1, pad_value: 128 };
-    let grids = h.samples.iter().map(|s| grid_rgb(&s.images, options)).collect::<Result<Vec<_>>>()?;
+    let grids = items.iter().map(|(_, b)| grid_rgb(*b, options)).collect::<Result<Vec<_>>>()?;
     let (gw, gh) = grids.iter().fold((0, 0), |(w, hh), (_, gw, gh)| (w.max(*gw), hh.max(*gh)));
     let (margin, caption) = (12usize, 24usize);
-    let cols = grids.len().min(3);
+    let cols = grids.len().min(cols);
     let rows = grids.len().div_ceil(cols);
     let width = cols * gw + (cols + 1) * margin;
     let height = rows * (gh + caption) + (rows + 1) * margin;
@@ -37,9 +48,8 @@ pub fn plot_samples_over_epochs(history: impl AsRef<TrainHistory>, nrow: usize) 
     ensure_font()?;
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (width as u32, height as u32)).into_drawing_area();
-        for (snap, (ox, oy)) in h.samples.iter().zip(&origins) {
-            let label = format!("epoch {} (step {})", snap.epoch, snap.step);
-            root.draw(&Text::new(label, (*ox as i32, *oy as i32 + 3), ("sans-serif", 16).into_font().color(&BLACK)))
+        for ((label, _), (ox, oy)) in items.iter().zip(&origins) {
+            root.draw(&Text::new(label.as_str(), (*ox as i32, *oy as i32 + 3), ("sans-serif", 16).into_font().color(&BLACK)))
                 .map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
@@ -51,7 +61,6 @@ pub fn plot_samples_over_epochs(history: impl AsRef<TrainHistory>, nrow: usize) 
 mod tests {
     use super::*;
     use crate::gan::SampleSnapshot;
-    use crate::plot::ImageBatch;
 
     #[test]
     fn grids_are_laid_out_with_captions() {
