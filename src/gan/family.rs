@@ -395,9 +395,20 @@ impl std::fmt::Display for GanConfig {
             NetArch::Mlp => "MLP",
             NetArch::Dcgan => "DCGAN",
         };
-        writeln!(f, "networks        {arch}, widths G {} / D {}, {0}x{0} images", n.g_width, n.d_width).map(|_| ())?;
-        writeln!(f, "D normalisation {:?}", n.d_norm)?;
-        writeln!(f, "conditioning    {:?}", n.conditioning)?;
+        writeln!(f, "networks        {arch}, widths G {} / D {}, {2}x{2} images", n.g_width, n.d_width, n.image_side)?;
+        let norm = match n.d_norm {
+            DNorm::None => "none",
+            DNorm::Batch => "batch norm",
+            DNorm::Layer => "layer norm",
+            DNorm::Spectral => "spectral norm",
+        };
+        writeln!(f, "D normalisation {norm}")?;
+        let cond = match n.conditioning {
+            Conditioning::None => "none",
+            Conditioning::Projection => "labels: embedding in G, projection in D",
+            Conditioning::AuxClassifier => "labels: embedding in G, auxiliary classifier in D (AC-GAN)",
+        };
+        writeln!(f, "conditioning    {cond}")?;
         let extra = match self.objective {
             Objective::Wasserstein => format!(", weights clipped to ±{}", self.weight_clip),
             Objective::WassersteinGp => format!(", gradient penalty λ = {}", self.gp_lambda),
@@ -406,7 +417,11 @@ impl std::fmt::Display for GanConfig {
         writeln!(f, "objective       {}{extra}", self.objective)?;
         writeln!(f, "optimisers      G {} lr {} / D {} lr {}", self.optimizer_g, self.lr_g, self.optimizer_d, self.lr_d)?;
         writeln!(f, "D steps per G   {}", self.n_dis)?;
-        writeln!(f, "latent z        {} dimensions, {:?}", n.latent_dim, self.latent)?;
+        let latent = match self.latent {
+            LatentDist::Uniform => "uniform on [-1, 1]",
+            LatentDist::Gaussian => "standard normal",
+        };
+        writeln!(f, "latent z        {} dimensions, {latent}", n.latent_dim)?;
         for t in self.tips.describe() {
             writeln!(f, "tip             {t}")?;
         }

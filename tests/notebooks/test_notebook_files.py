@@ -90,6 +90,33 @@ def test_notebook_02_compares_the_analytic_cells_and_tags_its_figures():
         assert heading in text, f"notebook 02 lacks {heading!r}"
 
 
+def test_notebook_03_trains_every_variant_and_measures_each_tip():
+    nb = json.loads((ROOT / "notebooks" / "03_gan_family.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert tags.count("nbval-check-output") >= 1, tags
+    for tag in ["family-losses", "family-samples", "quality-table", "sn-gradients", "sn-table", "tips-table", "failure-checks"]:
+        assert tag in tags, f"notebook 03 has no cell tagged {tag}"
+    code = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    for variant in ["Vanilla", "Dcgan", "Lsgan", "Wgan", "WganGp", "Sngan"]:
+        assert f"Variant::{variant}" in code, f"notebook 03 does not train {variant}"
+    for tip in ["with_label_smoothing", "with_label_flip", "with_instance_noise", "LatentDist::Gaussian", "with_lrs", "with_n_dis"]:
+        assert tip in code, f"notebook 03 does not measure {tip}"
+    assert "DNorm::Spectral" in code, "the assignment's spectral-norm runs are missing"
+    text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for topic in ["gradient penalty", "per sample", "spectral normalisation", "Fréchet", "precision", "recall", "label smoothing", "instance noise"]:
+        assert topic.lower() in text.lower(), f"notebook 03 does not teach {topic}"
+
+
+def test_notebook_04_conditions_and_walks_the_latent_space():
+    nb = json.loads((ROOT / "notebooks" / "04_conditional_and_latent.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    for tag in ["cgan-samples", "acgan-samples", "conditional-table", "chosen-digits", "class-sweep", "interpolation", "arithmetic", "arithmetic-figure"]:
+        assert tag in tags, f"notebook 04 has no cell tagged {tag}"
+    code = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    for call in ["Variant::Cgan", "Variant::Acgan", "Interp::Spherical", "Interp::Linear", "class_sweep", "latent_arithmetic"]:
+        assert call in code, f"notebook 04 does not call {call}"
+
+
 def test_notebook_05_compares_settings_and_tags_its_figures():
     nb = json.loads((ROOT / "notebooks" / "05_adversarial_attacks.ipynb").read_text())
     tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
