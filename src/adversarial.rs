@@ -290,6 +290,7 @@ mod tests {
 
     #[test]
     fn study_settings_print_scale_and_validate() {
+        let _rng = crate::torch_rng_lock();
         assert_eq!(AttackStudyConfig::default().to_string(), DEFAULT_TEXT);
         let q = AttackStudyConfig::default().for_mode(RunMode::Quick);
         assert_eq!((q.num_test, q.pgd_steps, q.bim_steps, q.train_pgd_steps), (100, 10, 5, 2));

@@ -81,3 +81,13 @@ pub fn runtime_info() -> serde_json::Value {
         "threads": tch::get_num_threads(),
     })
 }
+
+/// libtorch's random generator is global to the process and unit tests run
+/// on several threads: a test that checks "same seed, same numbers", and
+/// every test that draws from the generator while such a test could run,
+/// holds this lock.
+#[cfg(test)]
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

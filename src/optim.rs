@@ -345,6 +345,7 @@ mod tests {
     /// Same trajectory as libtorch's own Adam on a small least-squares problem.
     #[test]
     fn matches_libtorch_adam() {
+        let _rng = crate::torch_rng_lock();
         let run = |ours: bool| {
             let vs = nn::VarStore::new(Device::Cpu);
             let w = vs.root().f_var_copy("w", &Tensor::from_slice(&[0.5f32, -1.0, 2.0, 0.1, -0.3, 0.7]).view([2, 3])).unwrap();
@@ -383,6 +384,7 @@ mod tests {
     /// Same trajectory as libtorch's RMSprop (α 0.99, ε 1e-8, no momentum).
     #[test]
     fn rmsprop_matches_libtorch() {
+        let _rng = crate::torch_rng_lock();
         let run = |ours: bool| {
             let vs = nn::VarStore::new(Device::Cpu);
             let w = vs.root().f_var_copy("w", &Tensor::from_slice(&[0.5f32, -1.0, 2.0])).unwrap();
@@ -412,6 +414,7 @@ mod tests {
 
     #[test]
     fn tensor_path_matches_fused_path() {
+        let _rng = crate::torch_rng_lock();
         // Double parameters take the tensor-op path; compare with the fused f32 path.
         let run = |kind: Kind| {
             let vs = nn::VarStore::new(Device::Cpu);
@@ -431,6 +434,7 @@ mod tests {
 
     #[test]
     fn state_round_trip_resumes_exactly() {
+        let _rng = crate::torch_rng_lock();
         let make = || {
             let vs = nn::VarStore::new(Device::Cpu);
             let w = vs.root().f_var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0])).unwrap();

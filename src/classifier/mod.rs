@@ -332,6 +332,7 @@ mod tests {
 
     #[test]
     fn shapes_features_and_parameter_names() {
+        let _rng = crate::torch_rng_lock();
         for (arch, params) in [(Arch::LeNet, 61_706), (Arch::Mlp, 235_146)] {
             let c = Classifier::new(arch, Device::Cpu);
             assert_eq!(c.parameter_count(), params, "{arch}");
@@ -347,6 +348,7 @@ mod tests {
 
     #[test]
     fn save_and_load_round_trip_and_name_errors() {
+        let _rng = crate::torch_rng_lock();
         let dir = tempfile::tempdir().unwrap();
         let c = Classifier::new(Arch::Mlp, Device::Cpu).with_label("mlp-test");
         let path = dir.path().join("m.safetensors");

@@ -114,6 +114,7 @@ mod tests {
 
     #[test]
     fn blur_kernel_sums_to_one_and_transforms_keep_shape_and_range() {
+        let _rng = crate::torch_rng_lock();
         let k = gaussian_kernel(1.0);
         assert_eq!(k.size(), vec![1, 1, 5, 5]);
         assert!((k.sum(Kind::Double).double_value(&[]) - 1.0).abs() < 1e-6);

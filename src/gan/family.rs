@@ -825,6 +825,7 @@ mod tests {
 
     #[test]
     fn one_d_step_and_one_g_step_per_variant() {
+        let _rng = crate::torch_rng_lock();
         for v in Variant::ALL {
             for side in [28, 32] {
                 let c = tiny(v).with_image_side(side);
@@ -847,6 +848,7 @@ mod tests {
 
     #[test]
     fn wgan_weights_stay_clipped_and_n_dis_spaces_g_steps() {
+        let _rng = crate::torch_rng_lock();
         let mut c = tiny(Variant::Wgan).with_steps(6);
         c.n_dis = 3;
         let r = train_gan(&c).unwrap();
@@ -860,6 +862,7 @@ mod tests {
 
     #[test]
     fn bad_configs_are_named() {
+        let _rng = crate::torch_rng_lock();
         let e = GanConfig::variant(Variant::WganGp).with_d_norm(DNorm::Batch).validate().unwrap_err().to_string();
         assert!(e.contains("d_norm") && e.contains("batch norm"), "{e}");
         let e = GanConfig::variant(Variant::Sngan).with_label_smoothing(0.1).validate().unwrap_err().to_string();
@@ -880,6 +883,7 @@ mod tests {
 
     #[test]
     fn padded_32_pixel_data_has_a_background_border() {
+        let _rng = crate::torch_rng_lock();
         let c = tiny(Variant::Dcgan).with_image_side(32);
         let (x, y) = load_data(&c, Device::Cpu).unwrap();
         assert_eq!(x.size(), vec![64, 1024]);

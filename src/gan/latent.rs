@@ -40,6 +40,7 @@ mod tests {
 
     #[test]
     fn uniform_is_in_range_and_gaussian_is_standard() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(0);
         let u = LatentDist::Uniform.sample(1000, 100, Device::Cpu);
         assert_eq!(u.size(), vec![1000, 100]);

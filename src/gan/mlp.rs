@@ -139,6 +139,7 @@ mod tests {
 
     #[test]
     fn shapes_ranges_and_parameter_counts() {
+        let _rng = crate::torch_rng_lock();
         let spec = MlpSpec::default();
         let gvs = nn::VarStore::new(Device::Cpu);
         let dvs = nn::VarStore::new(Device::Cpu);
@@ -157,6 +158,7 @@ mod tests {
 
     #[test]
     fn dropout_only_in_training_mode() {
+        let _rng = crate::torch_rng_lock();
         let spec = MlpSpec::default();
         let vs = nn::VarStore::new(Device::Cpu);
         let g = MlpGenerator::new(&vs.root(), spec);

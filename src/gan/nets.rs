@@ -513,6 +513,7 @@ mod tests {
 
     #[test]
     fn every_architecture_has_the_right_shapes() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(0);
         for arch in [NetArch::Mlp, NetArch::Dcgan] {
             for side in [28, 32] {
@@ -537,6 +538,7 @@ mod tests {
 
     #[test]
     fn labels_change_a_conditional_generators_output() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(1);
         let spec = NetSpec { arch: NetArch::Dcgan, latent_dim: 8, g_width: 8, d_width: 8, conditioning: Conditioning::Projection, ..Default::default() };
         let (_g, g, _d, d) = build(spec);
@@ -552,6 +554,7 @@ mod tests {
 
     #[test]
     fn dcgan_parameter_counts_and_description() {
+        let _rng = crate::torch_rng_lock();
         let spec = NetSpec { arch: NetArch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
         let (gvs, g, dvs, d) = build(spec);
         let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>();
@@ -567,6 +570,7 @@ mod tests {
 
     #[test]
     fn bad_specs_are_named() {
+        let _rng = crate::torch_rng_lock();
         let e = NetSpec { arch: NetArch::Dcgan, image_side: 64, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("image_side") && e.contains("28x28 or 32x32"), "{e}");
         let e = NetSpec { conditioning: Conditioning::Projection, num_classes: 1, ..Default::default() }.validate().unwrap_err().to_string();

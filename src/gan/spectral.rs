@@ -103,6 +103,7 @@ mod tests {
 
     #[test]
     fn power_iteration_finds_the_largest_singular_value() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(3);
         let vs = nn::VarStore::new(Device::Cpu);
         for (name, shape) in [("lin", vec![64i64, 100]), ("conv", vec![32, 16, 4, 4])] {
@@ -122,6 +123,7 @@ mod tests {
 
     #[test]
     fn one_iteration_per_training_pass_converges_and_eval_does_not_iterate() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(4);
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[20, 30], nn::Init::Randn { mean: 0.0, stdev: 1.0 });
@@ -143,6 +145,7 @@ mod tests {
 
     #[test]
     fn gradient_flows_through_sigma() {
+        let _rng = crate::torch_rng_lock();
         // d/dW of sum(W/σ) differs from d/dW sum(W)/σ held constant: σ is in the graph.
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[3, 2], nn::Init::Randn { mean: 0.0, stdev: 1.0 });

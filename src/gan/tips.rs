@@ -200,6 +200,7 @@ mod tests {
 
     #[test]
     fn smoothing_and_flipping_set_the_targets() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(0);
         let (r, f) = Tips { label_smoothing: 0.1, ..Default::default() }.targets(1000, Device::Cpu);
         assert!((r.mean(None).double_value(&[]) - 0.9).abs() < 1e-6 && f.abs().max().double_value(&[]) == 0.0);
@@ -214,6 +215,7 @@ mod tests {
 
     #[test]
     fn instance_noise_anneals_to_zero() {
+        let _rng = crate::torch_rng_lock();
         let t = Tips { instance_noise: 0.2, ..Default::default() };
         assert_eq!(t.noise_std(0, 100), 0.2);
         assert!((t.noise_std(50, 100) - 0.1).abs() < 1e-12);
@@ -225,6 +227,7 @@ mod tests {
 
     #[test]
     fn the_monitor_fires_once_per_kind_and_counts() {
+        let _rng = crate::torch_rng_lock();
         let mut m = FailureMonitor::new(FailureChecks { window: 3, ..Default::default() }, vec![]);
         assert!(m.check(0, 0.5, 1.0, 1.0, 1.0, true).is_empty());
         for s in 1..3 {

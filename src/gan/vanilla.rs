@@ -299,6 +299,7 @@ mod tests {
 
     #[test]
     fn default_is_the_tutorial_and_round_trips_through_json() {
+        let _rng = crate::torch_rng_lock();
         let c = VanillaGanConfig::default();
         assert_eq!((c.seed, c.num_epochs, c.batch_size), (123, 100, 128));
         assert_eq!((c.lr_g, c.lr_d, c.net.latent_dim, c.net.hidden_dim), (1e-3, 1e-3, 100, 128));
@@ -315,6 +316,7 @@ mod tests {
 
     #[test]
     fn quick_mode_scales_epochs_only() {
+        let _rng = crate::torch_rng_lock();
         let full = VanillaGanConfig::default().for_mode(RunMode::Full);
         assert_eq!((full.num_epochs, full.print_every), (100, 10));
         assert_eq!(full.sample_epochs, VanillaGanConfig::default().sample_epochs);
@@ -330,6 +332,7 @@ mod tests {
 
     #[test]
     fn the_tutorial_networks_have_their_parameter_counts() {
+        let _rng = crate::torch_rng_lock();
         let gan = VanillaGanConfig::default().build_gan(tch::Device::Cpu);
         // G: 100*128 + 128 + 128*784 + 784; D: 784*128 + 128 + 128 + 1.
         assert_eq!(gan.parameter_counts(), (114_064, 100_609));
@@ -337,6 +340,7 @@ mod tests {
 
     #[test]
     fn bad_settings_are_named() {
+        let _rng = crate::torch_rng_lock();
         let e = VanillaGanConfig::default().with_lr(-1.0).validate().unwrap_err().to_string();
         assert!(e.contains("lr_g"), "{e}");
         let e = VanillaGanConfig::default().with_batch_size(0).validate().unwrap_err().to_string();

@@ -251,6 +251,7 @@ mod tests {
 
     #[test]
     fn optimal_discriminator_on_known_densities() {
+        let _rng = crate::torch_rng_lock();
         // Two uniforms overlapping on [0.5, 1]: D* = 1 on [0, 0.5), 1/2 on the overlap, 0 on (1, 1.5].
         let g = Grid::line(-1.0, 2.5, 700).unwrap();
         let d = optimal_discriminator(&Density::uniform_1d(0.0, 1.0), &Density::uniform_1d(0.5, 1.5), &g).unwrap();
@@ -269,6 +270,7 @@ mod tests {
 
     #[test]
     fn jsd_against_closed_forms() {
+        let _rng = crate::torch_rng_lock();
         let g = Grid::line(-3.0, 4.0, 7000).unwrap();
         let ln2 = 2f64.ln();
         // Disjoint supports: log 2. Equal: 0. Overlap of a fraction o of each uniform: (1 − o)·log 2.
@@ -285,6 +287,7 @@ mod tests {
 
     #[test]
     fn value_at_the_optimum_is_minus_log4_plus_2jsd() {
+        let _rng = crate::torch_rng_lock();
         let g = Grid::line(-10.0, 12.0, 8000).unwrap();
         let p_data = Density::Mixture(vec![(0.4, Density::gaussian_1d(-1.0, 0.5)), (0.6, Density::gaussian_1d(2.0, 0.8))]);
         for p_g in [Density::gaussian_1d(0.0, 1.5), Density::uniform_1d(-2.0, 3.0), p_data.clone()] {
@@ -311,6 +314,7 @@ mod tests {
 
     #[test]
     fn pointwise_maximum_is_a_over_a_plus_b() {
+        let _rng = crate::torch_rng_lock();
         for (a, b) in [(1.0, 1.0), (0.3, 2.0), (5.0, 0.01), (2.0, 0.0)] {
             let y = pointwise_argmax(a, b).unwrap();
             assert!((y - a / (a + b)).abs() < 1e-6, "a={a} b={b}: {y}");
@@ -320,6 +324,7 @@ mod tests {
 
     #[test]
     fn cost_is_minimal_at_equality_and_tends_to_zero() {
+        let _rng = crate::torch_rng_lock();
         let c = cost_against_shift(0.5, &[-6.0, -1.0, 0.0, 0.5, 6.0]).unwrap();
         assert!((c.cost[2] + 4f64.ln()).abs() < 1e-9);
         assert!(c.cost.iter().all(|v| *v >= c.cost[2] - 1e-12), "{c:?}");
@@ -331,6 +336,7 @@ mod tests {
 
     #[test]
     fn a_trained_discriminator_approaches_d_star() {
+        let _rng = crate::torch_rng_lock();
         let g = Grid::line(-4.0, 5.0, 200).unwrap();
         let r = train_discriminator(
             &Density::gaussian_1d(0.0, 1.0),

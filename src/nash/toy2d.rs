@@ -485,6 +485,7 @@ mod tests {
 
     #[test]
     fn data_sets_sample_where_they_should() {
+        let _rng = crate::torch_rng_lock();
         for d in [Toy2d::Ring8, Toy2d::Grid25] {
             let (centres, sigma) = d.modes().unwrap();
             let pts = d.sample(2000, 1).unwrap();
@@ -503,6 +504,7 @@ mod tests {
 
     #[test]
     fn a_short_run_gives_snapshots_and_finite_numbers() {
+        let _rng = crate::torch_rng_lock();
         let c = Toy2dConfig { heat_cells: 8, eval_samples: 200, arrows: 8, ..Toy2dConfig::new(Toy2d::Ring8).with_steps(30) }.with_pack(2);
         let r = train_toy_gan(&c).unwrap();
         assert_eq!(r.history.g_loss.len(), 30);

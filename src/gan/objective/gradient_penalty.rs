@@ -58,6 +58,7 @@ mod tests {
 
     #[test]
     fn matches_a_hand_computed_value_on_image_shaped_input() {
+        let _rng = crate::torch_rng_lock();
         // C(x) = Σ w·x over [C, H, W] = [2, 2, 2]: ∇ = w for every sample, so the
         // penalty is λ(‖w‖_F − 1)², the norm over all 8 entries, not over one axis.
         let w = Tensor::from_slice(&[0.1f64, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]).view([1, 2, 2, 2]);
@@ -74,6 +75,7 @@ mod tests {
 
     #[test]
     fn nonlinear_critic_and_double_backprop() {
+        let _rng = crate::torch_rng_lock();
         // C(x) = a·Σx², ∇ = 2a·x̂, ‖∇‖ = 2|a|·‖x̂‖. With ε fixed we know x̂.
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let a = vs.root().var("a", &[1], tch::nn::Init::Const(0.5)).to_kind(Kind::Double);
@@ -96,6 +98,7 @@ mod tests {
 
     #[test]
     fn weights_are_drawn_per_sample_not_per_pixel() {
+        let _rng = crate::torch_rng_lock();
         let x = Tensor::zeros([64, 1, 28, 28], (Kind::Float, Device::Cpu));
         let eps = interpolation_weights(&x);
         assert_eq!(eps.size(), vec![64, 1, 1, 1]);

@@ -32,6 +32,7 @@ mod tests {
 
     #[test]
     fn clipping_bounds_every_weight() {
+        let _rng = crate::torch_rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[10, 10], nn::Init::Randn { mean: 0.0, stdev: 1.0 });
         clip_weights(&vs, 0.01);
