@@ -28,6 +28,8 @@ pub mod device;
 pub mod error;
 pub mod fsutil;
 pub mod gan;
+pub mod latent_space;
+pub mod metrics;
 pub mod nash;
 pub mod notebook;
 pub mod optim;
@@ -68,6 +70,10 @@ pub mod prelude {
     pub use crate::defense::InputTransform;
     pub use crate::plot::{plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use tch::{self, Device, Kind, Tensor};
+    pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
+    pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
+    pub use crate::plot::{plot_interpolation, plot_latent_arithmetic};
+    pub use crate::gan::{compare_runs, Comparison, Judge};
 }
 
 /// Facts about the libtorch this program runs on, for run records and bug reports.

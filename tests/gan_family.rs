@@ -106,3 +106,24 @@ fn the_cli_trains_a_variant_and_resumes_it() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not an objective"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn the_judge_ranks_a_trained_generator_above_an_untrained_one() {
+    use gan_tutorial::gan::{compare_runs, Judge};
+    use gan_tutorial::metrics::FeatureExtractor;
+    let _turn = turn();
+    let data = gan_tutorial::data::embedded().unwrap();
+    let judge = Judge::new(FeatureExtractor::mnist_default(0).unwrap(), &data.train, 500, 0).unwrap();
+    let base = GanConfig::variant(Variant::Dcgan).with_widths(16, 16).with_device("cpu").with_print_every(0).with_fixed_samples(4);
+    let untrained = train_gan(&base.clone().with_steps(1).with_name("1 step")).unwrap();
+    let trained = train_gan(&base.with_steps(300).with_name("300 steps")).unwrap();
+    let table = compare_runs(&[&untrained, &trained], &judge).unwrap();
+    let (a, b) = (&table.row("1 step").unwrap().quality, &table.row("300 steps").unwrap().quality);
+    // 300 steps of a width-16 DCGAN are far from digits, but much closer than its start.
+    assert!(b.fid < 0.8 * a.fid, "training lowers FD: {} -> {}", a.fid, b.fid);
+    assert_eq!((b.num_generated, b.num_real), (500, 500));
+    let text = table.to_string();
+    assert!(text.contains("300 steps") && text.contains("500 generated vs 500 real digits"), "{text}");
+    assert!(judge.to_string().contains("LeNet"), "{judge}");
+    assert!(compare_runs(&[], &judge).unwrap_err().to_string().contains("at least one"));
+}

@@ -5,6 +5,7 @@
 //! [`Discriminator`] traits of `model.rs`; objectives are the [`GanLoss`]
 //! enum (`loss.rs`); the loop (`train.rs`) only sees those; a runnable model
 //! with its config is one file (`vanilla.rs`).
+pub mod compare;
 pub mod family;
 pub mod latent;
 pub mod layers;
@@ -20,6 +21,7 @@ pub mod tips;
 pub mod train;
 pub mod vanilla;
 
+pub use compare::{compare_runs, Comparison, Judge, RunRow};
 pub use family::{resume_gan, train_gan, GanConfig, GanReport, StepExtras, Variant};
 pub use latent::LatentDist;
 pub use nets::{NetArch, Conditioning, DNorm, NetSpec};

@@ -6,6 +6,7 @@ pub mod family;
 pub mod figure;
 pub mod grid;
 pub mod images;
+pub mod latent;
 pub mod losses;
 pub mod objectives;
 pub mod samples;
@@ -14,6 +15,7 @@ pub use attacks::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialEx
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
 pub use images::{ImageBatch, ToImages};
+pub use latent::{plot_interpolation, plot_latent_arithmetic};
 pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
 pub use objectives::{generator_objective, plot_generator_objectives, ObjectiveCurve};
 pub use family::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};

@@ -1,0 +1,156 @@
+//! Judging runs of the family by the quality of their samples, so variants
+//! (and training tips) can be compared by one yardstick: FD, precision and
+//! recall in the feature space of the crate's MNIST classifier
+//! ([`crate::metrics`]), each stated with its sample counts.
+use super::family::GanReport;
+use super::model::Gan;
+use crate::classifier::Classifier;
+use crate::data::MnistData;
+use crate::error::{Error, Result};
+use crate::metrics::{evaluate_gan_against, EvalImages, FeatureExtractor, RealReference, SampleQuality, DEFAULT_K};
+use serde::{Deserialize, Serialize};
+
+/// A feature extractor and the real digits' features, computed once.
+#[derive(Debug)]
+pub struct Judge {
+    pub extractor: FeatureExtractor,
+    pub reference: RealReference,
+    /// Images generated per run.
+    pub num_samples: usize,
+    /// Neighbours for precision and recall.
+    pub k: usize,
+    /// Seed of the codes every run is evaluated on.
+    pub seed: u64,
+}
+
+impl Judge {
+    /// The default: a LeNet trained on the embedded digits with `seed`
+    /// (about 5 s on 2 CPU cores), 2,000 real training digits as the
+    /// reference, 2,000 generated digits per run, k = 3.
+    pub fn mnist(seed: u64) -> Result<Self> {
+        let extractor = FeatureExtractor::mnist_default(seed)?;
+        let data = MnistData::load(&crate::data::DataSource::Embedded)?;
+        Self::new(extractor, &data.train, 2000, seed)
+    }
+
+    /// A judge comparing `num_samples` generated images with (at most
+    /// `num_samples` of) `real`.
+    pub fn new(extractor: FeatureExtractor, real: &impl EvalImages, num_samples: usize, seed: u64) -> Result<Self> {
+        if num_samples <= DEFAULT_K {
+            return Err(Error::config("num_samples", format!("{num_samples}: compare at least hundreds of samples (2,000 is usual here)")));
+        }
+        let reference = RealReference::new(&extractor, real, num_samples, seed)?;
+        Ok(Self { extractor, reference, num_samples, k: DEFAULT_K, seed })
+    }
+
+    /// The classifier behind the features (also a judge of which digit an image is).
+    pub fn classifier(&self) -> &Classifier {
+        self.extractor.classifier()
+    }
+
+    /// FD, precision, recall (and for conditional GANs the share drawn as the asked class).
+    pub fn evaluate(&self, gan: &Gan) -> Result<SampleQuality> {
+        evaluate_gan_against(gan, &self.extractor, &self.reference, self.num_samples, self.k, self.seed)
+    }
+}
+
+impl std::fmt::Display for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "features: {} ({} dimensions)", self.extractor.name(), self.extractor.feature_dim())?;
+        if let Some(a) = self.extractor.test_accuracy() {
+            write!(f, ", {:.1}% on held-out digits", 100.0 * a)?;
+        }
+        write!(f, "\nreference: {} real training digits; each run scored on {} generated digits (codes from seed {}), k = {}", self.reference.len(), self.num_samples, self.seed, self.k)
+    }
+}
+
+/// One run's line of a [`Comparison`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub name: String,
+    pub objective: String,
+    pub d_norm: String,
+    /// D (critic) steps.
+    pub iterations: usize,
+    /// G steps (iterations / n_dis, rounded up).
+    pub g_steps: usize,
+    pub train_seconds: f64,
+    /// Means over the last 50 iterations.
+    pub d_loss: f64,
+    pub g_loss: f64,
+    pub quality: SampleQuality,
+    /// The failure checks that fired, as `kind xcount`.
+    pub warnings: Vec<String>,
+    pub stopped_early: bool,
+}
+
+/// Runs side by side, judged the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub rows: Vec<RunRow>,
+}
+
+impl Comparison {
+    pub fn row(&self, name: &str) -> Option<&RunRow> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+}
+
+/// Scores every run with `judge`.
+pub fn compare_runs(runs: &[&GanReport], judge: &Judge) -> Result<Comparison> {
+    if runs.is_empty() {
+        return Err(Error::config("runs", "nothing to compare: pass at least one GanReport"));
+    }
+    let mut rows = Vec::new();
+    for r in runs {
+        if r.history.steps() == 0 {
+            return Err(Error::config("runs", format!("run `{}` has no iterations: train it first", r.config.name)));
+        }
+        let (d_loss, g_loss, _, _) = r.final_means(50);
+        rows.push(RunRow {
+            name: r.config.name.clone(),
+            objective: r.config.objective.to_string(),
+            d_norm: format!("{:?}", r.config.net.d_norm).to_lowercase(),
+            iterations: r.history.steps(),
+            g_steps: r.history.steps().div_ceil(r.config.n_dis),
+            train_seconds: r.history.wall_time_secs,
+            d_loss,
+            g_loss,
+            quality: judge.evaluate(&r.gan)?,
+            warnings: r.warnings.iter().map(|w| format!("{:?} x{}", w.kind, w.count)).collect(),
+            stopped_early: r.stopped_early,
+        });
+    }
+    Ok(Comparison { rows })
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let w = self.rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(3).max(3);
+        let cond = self.rows.iter().any(|r| r.quality.class_accuracy.is_some());
+        write!(f, "{:<w$}  {:<15} {:<8} {:>6} {:>6} {:>6}  {:>7} {:>6} {:>6}", "run", "objective", "D norm", "iters", "G", "secs", "FD", "prec", "recall")?;
+        if cond {
+            write!(f, " {:>7}", "class")?;
+        }
+        writeln!(f, "  warnings")?;
+        for r in &self.rows {
+            let q = &r.quality;
+            write!(f, "{:<w$}  {:<15} {:<8} {:>6} {:>6} {:>6.1}  {:>7.2} {:>6.3} {:>6.3}", r.name, r.objective, r.d_norm, r.iterations, r.g_steps, r.train_seconds, q.fid, q.precision, q.recall)?;
+            if cond {
+                match q.class_accuracy {
+                    Some(a) => write!(f, " {:>6.1}%", 100.0 * a)?,
+                    None => write!(f, " {:>7}", "-")?,
+                }
+            }
+            let mut warn = r.warnings.join(", ");
+            if r.stopped_early {
+                warn.push_str(" (stopped)");
+            }
+            writeln!(f, "  {}", if warn.is_empty() { "-" } else { &warn })?;
+        }
+        if let Some(q) = self.rows.first().map(|r| &r.quality) {
+            write!(f, "FD, precision, recall: {} generated vs {} real digits, {} features, k = {}", q.num_generated, q.num_real, q.extractor, q.k)?;
+        }
+        Ok(())
+    }
+}
