@@ -444,5 +444,9 @@ mod tests {
         assert!(r.ink.iter().all(|i| (0.0..=1.0).contains(i)));
         assert!((r.ink_expected - (r.ink[2] + r.ink[0] - r.ink[1])).abs() < 1e-12);
         assert!(latent_arithmetic(&gan, &a.narrow(1, 0, 5), &b, &c, None).unwrap_err().to_string().contains("group `a`"));
+        // Its figure: rows of 3 + 1 images (the group, then its mean code) and the result alone.
+        let fig = crate::plot::plot_latent_arithmetic(&r, ["a", "b", "c"]).unwrap();
+        let row_w = 4 * 28 * 3 + 5 * 3;
+        assert_eq!((fig.width as usize, fig.height as usize), (crate::plot::latent::LABEL_WIDTH + row_w + 12, 4 * (84 + 6) + 5 * 6));
     }
 }

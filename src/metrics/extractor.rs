@@ -144,7 +144,8 @@ impl FeatureExtractor {
     }
 
     /// Trains the default LeNet ([`ClassifierConfig::default`]: 4 epochs on the
-    /// embedded digits, about 5 s on 2 CPU cores) with `seed`, in memory.
+    /// embedded digits: 3 s on 2 idle CPU cores, much longer on a busy
+    /// machine) with `seed`, in memory.
     /// Use [`FeatureExtractor::load_or_train`] to keep it in a file.
     pub fn mnist_default(seed: u64) -> Result<Self> {
         let config = ClassifierConfig::default().with_seed(seed);
