@@ -98,7 +98,7 @@ pub struct GanConfig {
     pub name: String,
     pub seed: u64,
     pub num_epochs: usize,
-    /// Stop after this many iterations (D steps) in all.
+    /// When set, the run's length in iterations (D steps), whatever `num_epochs` says.
     pub max_steps: Option<usize>,
     pub batch_size: usize,
     pub net: NetSpec,
@@ -222,10 +222,9 @@ impl GanConfig {
         self.max_steps = None;
         self
     }
-    /// Stop after `steps` iterations (the epochs are raised to allow them).
+    /// Train for `steps` iterations, however many epochs that takes.
     pub fn with_steps(mut self, steps: usize) -> Self {
         self.max_steps = Some(steps);
-        self.num_epochs = self.num_epochs.max(usize::MAX / 2);
         self
     }
     pub fn with_batch_size(mut self, n: usize) -> Self {
@@ -333,7 +332,7 @@ impl GanConfig {
         if self.n_dis == 0 {
             return Err(Error::config("n_dis", "take at least one D step per G step"));
         }
-        if self.num_epochs == 0 || self.max_steps == Some(0) {
+        if (self.num_epochs == 0 && self.max_steps.is_none()) || self.max_steps == Some(0) {
             return Err(Error::config("num_epochs / max_steps", "train for at least one step"));
         }
         if self.num_fixed_samples == 0 {
@@ -633,7 +632,7 @@ fn run(config: &GanConfig, resume: Option<&Path>) -> Result<GanReport> {
     let fixed_noise = gan.sample_latent(config.num_fixed_samples as i64);
     let fixed_labels = Tensor::arange(config.num_fixed_samples as i64, (Kind::Int64, device)).remainder(config.net.num_classes.max(1));
     let per_epoch = batches.batches_per_epoch();
-    let total = config.max_steps.map_or(per_epoch.saturating_mul(config.num_epochs), |m| m.min(per_epoch.saturating_mul(config.num_epochs)));
+    let total = config.max_steps.unwrap_or_else(|| per_epoch.saturating_mul(config.num_epochs));
     let mut trainer = Trainer {
         config,
         gan: &gan,

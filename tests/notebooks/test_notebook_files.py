@@ -99,7 +99,7 @@ def test_notebook_03_trains_every_variant_and_measures_each_tip():
     code = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "code")
     for variant in ["Vanilla", "Dcgan", "Lsgan", "Wgan", "WganGp", "Sngan"]:
         assert f"Variant::{variant}" in code, f"notebook 03 does not train {variant}"
-    for tip in ["with_label_smoothing", "with_label_flip", "with_instance_noise", "LatentDist::Gaussian", "with_lrs", "with_n_dis"]:
+    for tip in ["with_label_smoothing", "with_label_flip", "with_instance_noise", "LatentDist::Uniform", "with_lrs", "with_n_dis"]:
         assert tip in code, f"notebook 03 does not measure {tip}"
     assert "DNorm::Spectral" in code, "the assignment's spectral-norm runs are missing"
     text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
