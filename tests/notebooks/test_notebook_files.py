@@ -48,6 +48,35 @@ def test_the_output_check_catches_outputs():
     assert output_problems(nb) == ["cell 1: has 1 output(s)", "cell 1: has execution_count 3"]
 
 
+def control_characters(nb):
+    """Cells whose text holds control characters other than newline, as 'cell N: ...'.
+
+    A notebook written by a script with LaTeX in a plain Python string loses
+    backslashes to escapes: "\\varepsilon" becomes a vertical tab and "arepsilon",
+    "\\beta" a backspace, "\\frac" a form feed, "\\theta" a tab. Rendered, the
+    formula breaks without an error, so check for the characters themselves.
+    """
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        text = source(cell)
+        for m in re.finditer(r"[\x00-\x09\x0b-\x1f\x7f]", text):
+            problems.append(f"cell {i}: {m.group()!r} in {text[max(0, m.start() - 30):m.end() + 10]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_control_characters_in_cells(path):
+    problems = control_characters(json.loads(path.read_text()))
+    assert not problems, f"{path.name}: a LaTeX backslash was probably eaten as an escape: {problems}"
+
+
+def test_the_control_character_check_catches_an_eaten_backslash():
+    nb = {"cells": [{"cell_type": "markdown", "source": "ok $\\varepsilon$\n"},
+                    {"cell_type": "markdown", "source": ["the $\x0barepsilon$ it was trained at"]}]}
+    problems = control_characters(nb)
+    assert len(problems) == 1 and problems[0].startswith("cell 1: '\\x0b'"), problems
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_begins_with_setup_then_prelude(path):
     nb = json.loads(path.read_text())
