@@ -52,6 +52,18 @@ fn same_seed_same_run_and_resume_from_a_checkpoint_is_exact() {
         let e = resume_gan(&tiny(v).with_steps(2), &ck).unwrap_err().to_string();
         assert!(e.contains("step 3"), "{e}");
     }
+    // The failure checks go on where they stopped: with every D loss "near zero" (floor 100) and a
+    // window of 5, the uninterrupted run warns at step 4; interrupted after 3, the resumed run must too.
+    let mut c = tiny(Variant::Vanilla).with_steps(7);
+    c.checks.d_loss_floor = 100.0;
+    c.checks.window = 5;
+    let full = train_gan(&c).unwrap();
+    let ck = dir.path().join("checks");
+    train_gan(&c.clone().with_steps(3).with_checkpoints(&ck, 0)).unwrap();
+    let resumed = resume_gan(&c, &ck).unwrap();
+    let low = |r: &gan_tutorial::gan::GanReport| r.warnings.iter().find(|w| w.message.contains("D loss below")).map(|w| (w.first_step, w.count));
+    assert_eq!(low(&full), Some((4, 1)), "{:?}", full.warnings);
+    assert_eq!(low(&resumed), low(&full), "{:?}", resumed.warnings);
     // A missing checkpoint is a clear error.
     let e = resume_gan(&tiny(Variant::Dcgan).with_steps(4), dir.path().join("nothing")).unwrap_err().to_string();
     assert!(e.contains("checkpoint.json"), "{e}");

@@ -651,7 +651,7 @@ fn run(config: &GanConfig, resume: Option<&Path>) -> Result<GanReport> {
         let ck = checkpoint::load(dir, config, &gan, &mut trainer.g_opt, &mut trainer.d_opt)?;
         h = ck.history;
         extras = ck.extras;
-        monitor = FailureMonitor::new(config.checks, ck.warnings);
+        monitor = FailureMonitor::resumed(config.checks, ck.warnings, ck.low_d_run);
         trainer.last_g = ck.last_g;
         if h.steps() > total {
             return Err(Error::config("max_steps", format!("the checkpoint is at step {}, past this run's length {total}: ask for more steps", h.steps())));
@@ -695,7 +695,7 @@ fn run(config: &GanConfig, resume: Option<&Path>) -> Result<GanReport> {
             }
             if config.checkpoint_every > 0 && h.steps() % config.checkpoint_every == 0 && h.steps() < total {
                 if let Some(dir) = &config.checkpoint_dir {
-                    checkpoint::save(dir, config, &gan, &trainer.g_opt, &trainer.d_opt, &h, &extras, &monitor.warnings, trainer.last_g)?;
+                    checkpoint::save(dir, config, &gan, &trainer.g_opt, &trainer.d_opt, &h, &extras, &monitor, trainer.last_g)?;
                 }
             }
         }
@@ -718,7 +718,7 @@ fn run(config: &GanConfig, resume: Option<&Path>) -> Result<GanReport> {
     }
     h.wall_time_secs += started.elapsed().as_secs_f64();
     if let Some(dir) = &config.checkpoint_dir {
-        checkpoint::save(dir, config, &gan, &trainer.g_opt, &trainer.d_opt, &h, &extras, &monitor.warnings, trainer.last_g)?;
+        checkpoint::save(dir, config, &gan, &trainer.g_opt, &trainer.d_opt, &h, &extras, &monitor, trainer.last_g)?;
     }
     let warnings = monitor.warnings;
     Ok(GanReport { config: config.clone(), history: h, extras, warnings, stopped_early: stopped, gan })
@@ -737,6 +737,9 @@ pub mod checkpoint {
         pub history: TrainHistory,
         pub extras: StepExtras,
         pub warnings: Vec<TrainWarning>,
+        /// The D-loss check's count of low steps in a row, so that a resumed run warns at the same step.
+        #[serde(default)]
+        pub low_d_run: usize,
         pub last_g: (f64, f64),
     }
 
@@ -744,6 +747,7 @@ pub mod checkpoint {
         pub history: TrainHistory,
         pub extras: StepExtras,
         pub warnings: Vec<TrainWarning>,
+        pub low_d_run: usize,
         pub last_g: (f64, f64),
     }
 
@@ -754,7 +758,7 @@ pub mod checkpoint {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn save(dir: &Path, config: &GanConfig, gan: &Gan, g_opt: &Optimizer, d_opt: &Optimizer, h: &TrainHistory, extras: &StepExtras, warnings: &[TrainWarning], last_g: (f64, f64)) -> Result<()> {
+    pub(super) fn save(dir: &Path, config: &GanConfig, gan: &Gan, g_opt: &Optimizer, d_opt: &Optimizer, h: &TrainHistory, extras: &StepExtras, monitor: &FailureMonitor, last_g: (f64, f64)) -> Result<()> {
         crate::fsutil::create_dir(dir)?;
         let mut tensors = Vec::new();
         named(&gan.g_vs, "generator", &mut tensors);
@@ -770,7 +774,7 @@ pub mod checkpoint {
             let _ = std::fs::remove_file(&tmp);
         }
         written?;
-        let meta = Meta { step: h.steps(), config: config.clone(), history: h.clone(), extras: extras.clone(), warnings: warnings.to_vec(), last_g };
+        let meta = Meta { step: h.steps(), config: config.clone(), history: h.clone(), extras: extras.clone(), warnings: monitor.warnings.clone(), low_d_run: monitor.low_d_run(), last_g };
         crate::fsutil::write_json(dir.join("checkpoint.json"), &meta)
     }
 
@@ -807,7 +811,7 @@ pub mod checkpoint {
             opt.load_state(&state)?;
         }
         tch::no_grad(|| pairs.into_iter().for_each(|(mut v, s)| v.copy_(&s)));
-        Ok(Loaded { history: meta.history, extras: meta.extras, warnings: meta.warnings, last_g: meta.last_g })
+        Ok(Loaded { history: meta.history, extras: meta.extras, warnings: meta.warnings, low_d_run: meta.low_d_run, last_g: meta.last_g })
     }
 }
 

@@ -144,6 +144,17 @@ impl FailureMonitor {
         Self { checks, warnings, low_d_run: 0 }
     }
 
+    /// A monitor that goes on from a checkpoint: its warnings and how many
+    /// steps in a row D's loss had been under the floor.
+    pub fn resumed(checks: FailureChecks, warnings: Vec<TrainWarning>, low_d_run: usize) -> Self {
+        Self { checks, warnings, low_d_run }
+    }
+
+    /// Steps in a row, up to now, with D's loss under `checks.d_loss_floor`.
+    pub fn low_d_run(&self) -> usize {
+        self.low_d_run
+    }
+
     /// Checks one step; returns the warnings raised for the first time now.
     pub fn check(&mut self, step: usize, d_loss: f64, g_loss: f64, d_grad: f64, g_grad: f64, d_has_targets: bool) -> Vec<TrainWarning> {
         let mut fired = Vec::new();
@@ -247,5 +258,32 @@ mod tests {
         m.check(6, f64::NAN, 1.0, 1.0, 1.0, true);
         assert!(m.stop());
         assert!(m.warnings.last().unwrap().to_string().contains("not finite"));
+    }
+
+    #[test]
+    fn a_resumed_monitor_warns_at_the_same_step_as_an_uninterrupted_one() {
+        let checks = FailureChecks { window: 5, ..Default::default() };
+        let d_loss = |step: usize| if step < 2 { 0.6 } else { 1e-4 };
+        let mut whole = FailureMonitor::new(checks, vec![]);
+        for step in 0..12 {
+            whole.check(step, d_loss(step), 3.0, 1.0, 1.0, true);
+        }
+        let mut first = FailureMonitor::new(checks, vec![]);
+        for step in 0..4 {
+            first.check(step, d_loss(step), 3.0, 1.0, 1.0, true);
+        }
+        assert_eq!(first.low_d_run(), 2);
+        let mut rest = FailureMonitor::resumed(checks, first.warnings.clone(), first.low_d_run());
+        for step in 4..12 {
+            rest.check(step, d_loss(step), 3.0, 1.0, 1.0, true);
+        }
+        assert_eq!(rest.warnings, whole.warnings);
+        assert_eq!((rest.warnings[0].first_step, rest.warnings[0].count), (6, 1));
+        // Starting the count afresh (what resume did before) would warn 2 steps late.
+        let mut fresh = FailureMonitor::new(checks, vec![]);
+        for step in 4..12 {
+            fresh.check(step, d_loss(step), 3.0, 1.0, 1.0, true);
+        }
+        assert_eq!(fresh.warnings[0].first_step, 8);
     }
 }
