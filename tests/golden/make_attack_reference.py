@@ -1,4 +1,4 @@
-"""Golden values for tests/attack_golden.rs: FGSM and PGD on a small trained
+"""Golden values for tests/attack_golden.rs: FGSM, BIM and PGD on a small trained
 LeNet, computed with PyTorch, exchanged with Rust as safetensors.
 
     .venv/bin/python tests/golden/make_attack_reference.py   # rewrites attack_reference.safetensors
@@ -13,7 +13,9 @@ that sign(grad) cannot flip on rounding).
 
 Stored: the weights under the crate's parameter names, 8 test digits `x`
 [8,1,28,28] and labels `y`, the PGD random start `delta0`, and the outputs
-`fgsm` (eps 0.1), `pgd` (eps 0.1, 5 steps of 0.025 from delta0),
+`fgsm` (eps 0.1), `fgsm_targeted` (eps 0.1 towards (y+1) mod 10), `bim`
+(eps 0.1, 5 steps of 0.025 from x itself), `bim_targeted` (eps 0.2, 10 steps of
+0.05 towards (y+1) mod 10), `pgd` (eps 0.1, 5 steps of 0.025 from delta0),
 `pgd_targeted` (eps 0.2, 10 steps of 0.05 towards (y+1) mod 10), `logits`.
 """
 import gzip
@@ -62,8 +64,8 @@ def grad_of(model, x, y, target=None):
     return torch.autograd.grad(obj, x)[0]
 
 
-def fgsm(model, x, y, eps):
-    return (x + eps * grad_of(model, x, y).sign()).clamp(0, 1)
+def fgsm(model, x, y, eps, target=None):
+    return (x + eps * grad_of(model, x, y, target).sign()).clamp(0, 1)
 
 
 def pgd_from(model, x, y, eps, alpha, steps, delta0, target=None):
@@ -98,6 +100,10 @@ def main():
         "x": x, "y": y, "delta0": delta0,
         "logits": model(x).detach(),
         "fgsm": fgsm(model, x, y, 0.1).detach(),
+        "fgsm_targeted": fgsm(model, x, y, 0.1, target=(y + 1) % 10).detach(),
+        # BIM is PGD without the random start.
+        "bim": pgd_from(model, x, y, 0.1, 0.025, 5, torch.zeros_like(x)).detach(),
+        "bim_targeted": pgd_from(model, x, y, 0.2, 0.05, 10, torch.zeros_like(x), target=(y + 1) % 10).detach(),
         "pgd": pgd_from(model, x, y, 0.1, 0.025, 5, delta0).detach(),
         "pgd_targeted": pgd_from(model, x, y, 0.2, 0.05, 10, delta0 * 2, target=(y + 1) % 10).detach(),
     })
