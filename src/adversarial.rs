@@ -193,6 +193,9 @@ pub struct AttackStudyConfig {
     pub blur_sigma: f64,
     pub resize_side: i64,
     pub patch: PatchConfig,
+    /// Patch sides compared (each trained like `patch`, at its own size): how
+    /// large the sticker must be. The side of `patch` itself is reused, not retrained.
+    pub patch_sides: Vec<i64>,
 }
 
 impl Default for AttackStudyConfig {
@@ -210,6 +213,7 @@ impl Default for AttackStudyConfig {
             blur_sigma: 1.0,
             resize_side: 14,
             patch: PatchConfig::default(),
+            patch_sides: vec![6, 8, 10, 12, 14, 16],
         }
     }
 }
@@ -228,7 +232,7 @@ impl AttackStudyConfig {
         self
     }
     /// Full: as [`Default`]. Quick: 100 digits, ε ∈ {0, 0.1, 0.2, 0.3}, BIM-5, PGD-10, PGD-2
-    /// training, the classifiers' quick training.
+    /// training, patch sides 6, 10 and 14, the classifiers' quick training.
     pub fn for_mode(mut self, mode: RunMode) -> Self {
         if mode.is_quick() {
             self.classifier = self.classifier.for_mode(mode);
@@ -237,6 +241,7 @@ impl AttackStudyConfig {
             self.bim_steps = self.bim_steps.min(5);
             self.pgd_steps = self.pgd_steps.min(10);
             self.train_pgd_steps = self.train_pgd_steps.min(2);
+            self.patch_sides = vec![6, 10, 14];
         }
         self
     }
@@ -253,6 +258,9 @@ impl AttackStudyConfig {
         }
         InputTransform::GaussianBlur { sigma: self.blur_sigma }.validate()?;
         InputTransform::Resize { side: self.resize_side }.validate()?;
+        for &side in &self.patch_sides {
+            PatchConfig { side, ..self.patch }.validate()?;
+        }
         self.patch.validate()
     }
 }
@@ -269,7 +277,9 @@ impl std::fmt::Display for AttackStudyConfig {
         writeln!(f, "{:<18}blur σ={}, resize {}→28, FGSM and PGD-{} training at ε={}, distillation T={}", "defenses",
             self.blur_sigma, self.resize_side, self.train_pgd_steps, self.train_eps, self.distill_temperature)?;
         let p = &self.patch;
-        write!(f, "{:<18}{side}x{side} → class {target}, {steps} Adam steps at random positions", "patch", side = p.side, target = p.target, steps = p.steps)
+        writeln!(f, "{:<18}{side}x{side} → class {target}, {steps} Adam steps at random positions", "patch", side = p.side, target = p.target, steps = p.steps)?;
+        let sides: Vec<String> = self.patch_sides.iter().map(|s| s.to_string()).collect();
+        write!(f, "{:<18}{}", "patch sides", sides.join(", "))
     }
 }
 
@@ -282,7 +292,8 @@ attacked          first 300 held-out test digits
 ε (L∞, pixels)    [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 attacks           FGSM, BIM-10, PGD-40 (step 2.5ε/steps, random start)
 defenses          blur σ=1, resize 14→28, FGSM and PGD-7 training at ε=0.2, distillation T=20
-patch             10x10 → class 3, 300 Adam steps at random positions";
+patch             10x10 → class 3, 300 Adam steps at random positions
+patch sides       6, 8, 10, 12, 14, 16";
 
 #[cfg(test)]
 mod tests {
@@ -295,6 +306,11 @@ mod tests {
         let q = AttackStudyConfig::default().for_mode(RunMode::Quick);
         assert_eq!((q.num_test, q.pgd_steps, q.bim_steps, q.train_pgd_steps), (100, 10, 5, 2));
         assert_eq!(q.eps, vec![0.0, 0.1, 0.2, 0.3]);
+        assert_eq!(q.patch_sides, vec![6, 10, 14]);
+        let mut bad = AttackStudyConfig::default();
+        bad.patch_sides.push(30);
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("side") && e.contains("30"), "{e}");
         assert_eq!(AttackStudyConfig::default().for_mode(RunMode::Full), AttackStudyConfig::default());
         let e = AttackStudyConfig::default().with_eps(vec![0.1, 2.0]).validate().unwrap_err().to_string();
         assert!(e.contains("eps") && e.contains('2'), "{e}");
@@ -360,6 +376,19 @@ pub struct PatchResult {
     pub random_patch_accuracy: f64,
     pub final_loss: f64,
     pub pixels: Vec<f32>,
+    /// The same training at each of the config's `patch_sides`.
+    #[serde(default)]
+    pub by_side: Vec<PatchSideRow>,
+}
+
+/// One patch size: its share of the 784 pixels and what the trained patch does.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PatchSideRow {
+    pub side: i64,
+    pub share_of_pixels: f64,
+    pub target_success: f64,
+    pub accuracy: f64,
+    pub final_loss: f64,
 }
 
 /// Everything [`attack_study`] measured, as plain numbers.
@@ -443,6 +472,12 @@ impl std::fmt::Display for AttackStudy {
         let p = &self.patch;
         writeln!(f, "patch {0}x{0} → {1}: target reached on {2:.1}% (random patch: {3:.1}%), accuracy {4:.1}% (random patch: {5:.1}%)",
             p.side, p.target, 100.0 * p.target_success, 100.0 * p.random_patch_target_success, 100.0 * p.accuracy, 100.0 * p.random_patch_accuracy)?;
+        if !p.by_side.is_empty() {
+            writeln!(f, "patch size → {} (share of the 784 pixels: target reached, accuracy):", p.target)?;
+            for r in &p.by_side {
+                writeln!(f, "  {0:>2}x{0:<2} ({1:>4.1}%): {2:>5.1}%, {3:>5.1}%", r.side, 100.0 * r.share_of_pixels, 100.0 * r.target_success, 100.0 * r.accuracy)?;
+            }
+        }
         write!(f, "wall time {:.1}s on {}", self.wall_time_secs, self.device)
     }
 }
@@ -553,6 +588,23 @@ pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut
     let mut rng = crate::data::SplitMix64::new(config.seed ^ 0x5EED);
     random.pixels.iter_mut().for_each(|p| *p = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32);
     let r = evaluate_attack(&random, &lenet, &lenet, &x, &y, config.seed)?;
+    let mut by_side = Vec::new();
+    for &side in &config.patch_sides {
+        let (success, accuracy, final_loss) = if side == patch.side {
+            (o.target_success, o.robust_accuracy, patch.final_loss)
+        } else {
+            let sized = train_patch(&lenet, &xp, &PatchConfig { side, seed: config.patch.seed ^ config.seed, ..config.patch })?;
+            let os = evaluate_attack(&sized, &lenet, &lenet, &x, &y, config.seed)?;
+            (os.target_success, os.robust_accuracy, sized.final_loss)
+        };
+        by_side.push(PatchSideRow {
+            side,
+            share_of_pixels: (side * side) as f64 / 784.0,
+            target_success: success.unwrap_or(f64::NAN),
+            accuracy,
+            final_loss,
+        });
+    }
     let patch = PatchResult {
         side: patch.side,
         target: patch.target,
@@ -562,6 +614,7 @@ pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut
         random_patch_accuracy: r.robust_accuracy,
         final_loss: patch.final_loss,
         pixels: patch.pixels,
+        by_side,
     };
     log("patch done");
     Ok(AttackStudy {

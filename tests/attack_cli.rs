@@ -33,6 +33,13 @@ fn attack_writes_figures_results_and_a_reloadable_model() {
     assert!(acc("PGD", 0.2) <= acc("PGD", 0.0) && acc("FGSM", 0.2) <= acc("FGSM", 0.0));
     assert_eq!(results["study"]["models"].as_array().unwrap().len(), 5);
     assert_eq!(results["study"]["transfer"].as_array().unwrap().len(), 4);
+    // The patch sizes of quick mode, each trained: the largest sticker reaches its target more often.
+    let sides = results["study"]["patch"]["by_side"].as_array().unwrap();
+    let side = |i: usize, k: &str| sides[i][k].as_f64().unwrap();
+    assert_eq!(sides.iter().map(|r| r["side"].as_i64().unwrap()).collect::<Vec<_>>(), vec![6, 10, 14]);
+    assert!((side(1, "target_success") - results["study"]["patch"]["target_success"].as_f64().unwrap()).abs() < 1e-12);
+    assert!(side(2, "target_success") > side(0, "target_success"), "{sides:?}");
+    assert!((side(2, "share_of_pixels") - 196.0 / 784.0).abs() < 1e-12);
     let png = image::open(out.join("accuracy_pgd.png")).unwrap();
     assert_eq!((png.width(), png.height()), (900, 520));
     let model = Classifier::load(out.join("lenet.safetensors"), tch::Device::Cpu).unwrap();
