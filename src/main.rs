@@ -64,6 +64,12 @@ struct AttackArgs {
     /// Steps of PGD.
     #[arg(long)]
     pgd_steps: Option<usize>,
+    /// Adversarial training's weight on the adversarial loss: 0.5 (Goodfellow et al.), 1 (Madry et al.).
+    #[arg(long)]
+    adv_weight: Option<f64>,
+    /// Patch sides to compare, comma-separated (e.g. 6,10,14).
+    #[arg(long, value_delimiter = ',')]
+    patch_sides: Option<Vec<i64>>,
 }
 
 #[derive(Args)]
@@ -529,6 +535,12 @@ fn attack(a: AttackArgs) -> Result<()> {
     }
     if let Some(s) = a.pgd_steps {
         c.pgd_steps = s;
+    }
+    if let Some(w) = a.adv_weight {
+        c.classifier = c.classifier.with_adv_weight(w);
+    }
+    if let Some(sides) = a.patch_sides {
+        c.patch_sides = sides;
     }
     c.validate()?;
     gan_tutorial::fsutil::create_dir(&a.out)?;

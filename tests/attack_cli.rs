@@ -48,6 +48,13 @@ fn attack_writes_figures_results_and_a_reloadable_model() {
     assert_eq!(ex["loaded"], false);
     assert_eq!(ex["rows"].as_array().unwrap().len(), 8);
 
+    let e = cli(&["attack", "--adv-weight", "2", "--out", dir.path().join("bad").to_str().unwrap()]);
+    assert!(!e.status.success());
+    let msg = String::from_utf8_lossy(&e.stderr);
+    assert!(msg.contains("adv_weight") && msg.contains("[0, 1]"), "{msg}");
+    let e = cli(&["attack", "--patch-sides", "6,40", "--out", dir.path().join("bad").to_str().unwrap()]);
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("40"), "{}", String::from_utf8_lossy(&e.stderr));
     let e = cli(&["attack", "--eps", "0,2", "--out", dir.path().join("bad").to_str().unwrap()]);
     assert!(!e.status.success());
     let msg = String::from_utf8_lossy(&e.stderr);

@@ -16,11 +16,11 @@ pub enum TrainDefense {
     /// Plain cross-entropy on clean digits.
     #[default]
     None,
-    /// Goodfellow et al. (2015): loss = ½ CE(clean) + ½ CE(FGSM example at `eps`), examples made
-    /// against the current weights at every step.
+    /// Goodfellow et al. (2015): loss = (1 − w)·CE(clean) + w·CE(FGSM example at `eps`), examples
+    /// made against the current weights at every step; w is the config's `adv_weight` (½ as in the paper).
     FgsmTraining { eps: f64 },
-    /// Madry et al. (2018), mixed as above: examples from PGD with random start, `steps` steps of
-    /// 2.5·eps/steps.
+    /// Madry et al. (2018): examples from PGD with random start, `steps` steps of 2.5·eps/steps,
+    /// mixed as above (Madry et al. train on adversarial examples only: `adv_weight` 1).
     PgdTraining { eps: f64, steps: usize },
     /// Papernot et al. (2016): a teacher trained with softmax at temperature T, then a student of the
     /// same architecture trained on the teacher's soft labels at T; used at T = 1.
@@ -55,6 +55,9 @@ pub struct ClassifierConfig {
     /// `cpu`, `cuda`, `cuda:N`, or `None` for [`crate::device()`]'s choice.
     pub device: Option<String>,
     pub defense: TrainDefense,
+    /// Adversarial training's weight w on the adversarial examples' loss, (1 − w) on the clean
+    /// one: ½ (Goodfellow et al.), 1 (Madry et al.). Ignored by the other defenses.
+    pub adv_weight: f64,
 }
 
 impl Default for ClassifierConfig {
@@ -69,6 +72,7 @@ impl Default for ClassifierConfig {
             data: DataSource::Embedded,
             device: None,
             defense: TrainDefense::None,
+            adv_weight: 0.5,
         }
     }
 }
@@ -110,6 +114,11 @@ impl ClassifierConfig {
         self.defense = defense;
         self
     }
+    /// Adversarial training's weight on the adversarial loss (see [`ClassifierConfig::adv_weight`]).
+    pub fn with_adv_weight(mut self, w: f64) -> Self {
+        self.adv_weight = w;
+        self
+    }
 
     /// Unchanged in [`RunMode::Full`]; in [`RunMode::Quick`] at most 2 epochs on at most 3,000 digits.
     pub fn for_mode(mut self, mode: RunMode) -> Self {
@@ -127,6 +136,9 @@ impl ClassifierConfig {
         }
         if self.batch_size == 0 || self.num_epochs == 0 || self.max_train == Some(0) {
             return Err(Error::config("batch_size / num_epochs / max_train", "must all be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&self.adv_weight) {
+            return Err(Error::config("adv_weight", format!("{} must be in [0, 1]: the share of the loss taken on adversarial examples", self.adv_weight)));
         }
         match self.defense {
             TrainDefense::FgsmTraining { eps } | TrainDefense::PgdTraining { eps, .. } if !(eps > 0.0 && eps <= 1.0) => {
@@ -203,6 +215,9 @@ pub fn train_classifier_on(config: &ClassifierConfig, data: &MnistData) -> Resul
     };
     let label = match config.defense {
         TrainDefense::None => config.arch.to_string(),
+        d @ (TrainDefense::FgsmTraining { .. } | TrainDefense::PgdTraining { .. }) if config.adv_weight != 0.5 => {
+            format!("{} + {} (adversarial weight {})", config.arch, d.label(), config.adv_weight)
+        }
         d => format!("{} + {}", config.arch, d.label()),
     };
     let model = match config.defense {
@@ -270,7 +285,8 @@ fn fit(
                     match &adversary {
                         Some(a) => {
                             let x_adv = a.perturb_seeded(&model, &x, &t, (epoch * 100_003 + b) as u64)?;
-                            clean * 0.5 + model.logits(&x_adv).cross_entropy_for_logits(&t) * 0.5
+                            let w = config.adv_weight;
+                            clean * (1.0 - w) + model.logits(&x_adv).cross_entropy_for_logits(&t) * w
                         }
                         None => clean,
                     }
@@ -312,5 +328,27 @@ mod tests {
         let json = serde_json::to_string(&ClassifierConfig::default().with_defense(TrainDefense::PgdTraining { eps: 0.2, steps: 7 })).unwrap();
         let back: ClassifierConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back.defense, TrainDefense::PgdTraining { eps: 0.2, steps: 7 });
+        let e = ClassifierConfig::default().with_adv_weight(1.5).validate().unwrap_err().to_string();
+        assert!(e.contains("adv_weight") && e.contains("1.5"), "{e}");
+    }
+
+    #[test]
+    fn the_adversarial_weight_mixes_the_two_losses() {
+        let _rng = crate::torch_rng_lock();
+        let data = MnistData::load(&DataSource::Embedded).unwrap();
+        let base = ClassifierConfig::default().with_max_train(256).with_epochs(1).with_device("cpu");
+        let fgsm = TrainDefense::FgsmTraining { eps: 0.2 };
+        let run = |c: ClassifierConfig| train_classifier_on(&c, &data).unwrap();
+        let plain = run(base.clone());
+        // Weight 0: the adversarial examples are made but do not count: plain training, exactly.
+        let none = run(base.clone().with_defense(fgsm).with_adv_weight(0.0));
+        assert_eq!(none.history.epoch_loss, plain.history.epoch_loss);
+        let half = run(base.clone().with_defense(fgsm));
+        let all = run(base.clone().with_defense(fgsm).with_adv_weight(1.0));
+        assert_eq!(half.model.label, "lenet + FGSM training ε=0.2");
+        assert_eq!(all.model.label, "lenet + FGSM training ε=0.2 (adversarial weight 1)");
+        // The adversarial loss is the larger one, so more weight on it gives a larger training loss.
+        let (p, h, a) = (plain.history.epoch_loss[0], half.history.epoch_loss[0], all.history.epoch_loss[0]);
+        assert!(p < h && h < a, "mean training loss: plain {p}, half {h}, all adversarial {a}");
     }
 }
