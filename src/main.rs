@@ -67,6 +67,9 @@ struct AttackArgs {
     /// Adversarial training's weight on the adversarial loss: 0.5 (Goodfellow et al.), 1 (Madry et al.).
     #[arg(long)]
     adv_weight: Option<f64>,
+    /// Epochs over which adversarial training's ε ramps up from 0 (use ~1 with --adv-weight 1).
+    #[arg(long)]
+    adv_warmup: Option<f64>,
     /// Patch sides to compare, comma-separated (e.g. 6,10,14).
     #[arg(long, value_delimiter = ',')]
     patch_sides: Option<Vec<i64>>,
@@ -538,6 +541,9 @@ fn attack(a: AttackArgs) -> Result<()> {
     }
     if let Some(w) = a.adv_weight {
         c.classifier = c.classifier.with_adv_weight(w);
+    }
+    if let Some(e) = a.adv_warmup {
+        c.classifier = c.classifier.with_adv_warmup(e);
     }
     if let Some(sides) = a.patch_sides {
         c.patch_sides = sides;

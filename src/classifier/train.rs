@@ -58,6 +58,11 @@ pub struct ClassifierConfig {
     /// Adversarial training's weight w on the adversarial examples' loss, (1 − w) on the clean
     /// one: ½ (Goodfellow et al.), 1 (Madry et al.). Ignored by the other defenses.
     pub adv_weight: f64,
+    /// Adversarial training's ε grows linearly from 0 to its value over this many epochs
+    /// (fractions allowed; 0: the full ε from the first batch). Training on adversarial examples
+    /// only (`adv_weight` 1) at full ε from random weights can fail to learn at all; a ramp lets
+    /// the model first learn the digits.
+    pub adv_warmup_epochs: f64,
 }
 
 impl Default for ClassifierConfig {
@@ -73,6 +78,7 @@ impl Default for ClassifierConfig {
             device: None,
             defense: TrainDefense::None,
             adv_weight: 0.5,
+            adv_warmup_epochs: 0.0,
         }
     }
 }
@@ -114,6 +120,11 @@ impl ClassifierConfig {
         self.defense = defense;
         self
     }
+    /// Epochs over which adversarial training's ε ramps up from 0 (see [`ClassifierConfig::adv_warmup_epochs`]).
+    pub fn with_adv_warmup(mut self, epochs: f64) -> Self {
+        self.adv_warmup_epochs = epochs;
+        self
+    }
     /// Adversarial training's weight on the adversarial loss (see [`ClassifierConfig::adv_weight`]).
     pub fn with_adv_weight(mut self, w: f64) -> Self {
         self.adv_weight = w;
@@ -139,6 +150,9 @@ impl ClassifierConfig {
         }
         if !(0.0..=1.0).contains(&self.adv_weight) {
             return Err(Error::config("adv_weight", format!("{} must be in [0, 1]: the share of the loss taken on adversarial examples", self.adv_weight)));
+        }
+        if !(self.adv_warmup_epochs.is_finite() && self.adv_warmup_epochs >= 0.0) {
+            return Err(Error::config("adv_warmup_epochs", format!("{} must be a number of epochs >= 0", self.adv_warmup_epochs)));
         }
         match self.defense {
             TrainDefense::FgsmTraining { eps } | TrainDefense::PgdTraining { eps, .. } if !(eps > 0.0 && eps <= 1.0) => {
@@ -267,13 +281,22 @@ fn fit(
     let n = x_train.size()[0];
     let index = Tensor::arange(n, (Kind::Int64, device));
     let batches = Batcher::new(index, config.batch_size, false, config.seed)?;
-    let adversary: Option<Box<dyn Attack>> = match (&objective, config.defense) {
-        (Objective::Hard, TrainDefense::FgsmTraining { eps }) => Some(Box::new(Fgsm::new(eps))),
-        (Objective::Hard, TrainDefense::PgdTraining { eps, steps }) => {
-            Some(Box::new(Pgd::new(eps, steps).with_step_size(2.5 * eps / steps as f64).with_seed(config.seed)))
+    // The attack used at ε: FGSM, or PGD with steps of 2.5·ε/steps.
+    let adversary = |eps: f64| -> Option<Box<dyn Attack>> {
+        match (&objective, config.defense) {
+            (Objective::Hard, TrainDefense::FgsmTraining { .. }) => Some(Box::new(Fgsm::new(eps))),
+            (Objective::Hard, TrainDefense::PgdTraining { steps, .. }) => {
+                Some(Box::new(Pgd::new(eps, steps).with_step_size(2.5 * eps / steps as f64).with_seed(config.seed)))
+            }
+            _ => None,
         }
-        _ => None,
     };
+    let full_eps = match config.defense {
+        TrainDefense::FgsmTraining { eps } | TrainDefense::PgdTraining { eps, .. } => eps,
+        _ => 0.0,
+    };
+    let batches_per_epoch = batches.batches_per_epoch().max(1);
+    let warmup_batches = config.adv_warmup_epochs * batches_per_epoch as f64;
     for epoch in 0..config.num_epochs {
         let (mut sum, mut count) = (0.0, 0usize);
         for (b, idx) in batches.epoch(epoch).enumerate() {
@@ -282,7 +305,9 @@ fn fit(
             let loss = match &objective {
                 Objective::Hard => {
                     let clean = model.logits(&x).cross_entropy_for_logits(&t);
-                    match &adversary {
+                    let done = (epoch * batches_per_epoch + b + 1) as f64;
+                    let eps = if done >= warmup_batches { full_eps } else { full_eps * done / warmup_batches };
+                    match adversary(eps) {
                         Some(a) => {
                             let x_adv = a.perturb_seeded(&model, &x, &t, (epoch * 100_003 + b) as u64)?;
                             let w = config.adv_weight;
@@ -350,5 +375,11 @@ mod tests {
         // The adversarial loss is the larger one, so more weight on it gives a larger training loss.
         let (p, h, a) = (plain.history.epoch_loss[0], half.history.epoch_loss[0], all.history.epoch_loss[0]);
         assert!(p < h && h < a, "mean training loss: plain {p}, half {h}, all adversarial {a}");
+        // An ε ramp over the whole epoch attacks with smaller ε on average: a smaller loss.
+        let ramped = run(base.clone().with_defense(fgsm).with_adv_weight(1.0).with_adv_warmup(1.0));
+        let r = ramped.history.epoch_loss[0];
+        assert!(r < a, "ramped ε {r} against full ε {a}");
+        let e = base.clone().with_adv_warmup(-1.0).validate().unwrap_err().to_string();
+        assert!(e.contains("adv_warmup_epochs"), "{e}");
     }
 }
