@@ -48,7 +48,7 @@ class Generator(nn.Module):
     def __init__(self, latent_dim=100, hidden_dim=128, output_dim=784):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden_dim), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+            nn.Linear(latent_dim, hidden_dim), nn.LeakyReLU(), nn.Dropout(0.5),
             nn.Linear(hidden_dim, output_dim), nn.Tanh())
 
     def forward(self, z):
@@ -59,7 +59,7 @@ class Discriminator(nn.Module):
     def __init__(self, input_dim=784, hidden_dim=128):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(input_dim, hidden_dim), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+            nn.Linear(input_dim, hidden_dim), nn.LeakyReLU(), nn.Dropout(0.5),
             nn.Linear(hidden_dim, 1), nn.Sigmoid())
 
     def forward(self, x):

@@ -13,14 +13,11 @@
 //! reported, since a shared 2-core VM is noisy), --threads N (libtorch's
 //! default), --no-python, --keep-graphs (also run the Python loop storing
 //! loss tensors, as the tutorial does, to show the memory that costs).
-use gan_tutorial::data::{embedded, Batcher};
-use gan_tutorial::gan::observer::TrainObserver;
-use gan_tutorial::gan::train::{train_bce_gan, LoopSettings};
-use gan_tutorial::gan::EpochStats;
-use gan_tutorial::VanillaGanConfig;
+use gan_tutorial::gan::{vanilla_config, Training};
+use gan_tutorial::notebook::RunMode;
+use gan_tutorial::progress::Progress;
 use std::path::Path;
 use std::process::Command;
-use tch::Device;
 
 fn proc_status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -29,13 +26,15 @@ fn proc_status_mb(key: &str) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Resident memory after each epoch.
+/// Resident memory after each epoch (71 steps).
 struct Rss(Vec<f64>);
-impl TrainObserver for Rss {
-    fn on_epoch(&mut self, _: &EpochStats) -> gan_tutorial::Result<()> {
-        self.0.push(proc_status_mb("VmRSS:"));
-        Ok(())
+impl Progress for Rss {
+    fn advance(&mut self, done: usize) {
+        if done > 0 && done % 71 == 0 {
+            self.0.push(proc_status_mb("VmRSS:"));
+        }
     }
+    fn line(&mut self, _: &str) {}
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
@@ -54,21 +53,11 @@ struct Measured {
 }
 
 fn run_rust(epochs: usize) -> anyhow::Result<Measured> {
-    let config = VanillaGanConfig::default().with_device("cpu").with_epochs(epochs).with_sample_epochs(vec![]);
-    let data = embedded()?;
-    let mut gan = config.build_gan(Device::Cpu);
-    let fixed = gan.sample_latent(16);
-    let batches = Batcher::new(data.train.to_tensor_pm1(Device::Cpu), config.batch_size, false, config.seed)?;
-    let settings = LoopSettings {
-        num_epochs: epochs,
-        max_steps: None,
-        lr_g: config.lr_g,
-        lr_d: config.lr_d,
-        loss: config.loss,
-        sample_epochs: vec![],
-    };
+    // The one trainer with the tutorial's preset (G step first, last partial batch kept).
+    let config = vanilla_config(RunMode::Full).with_device("cpu").with_epochs(epochs).with_sample_epochs(vec![]).with_print_every(0);
     let mut rss = Rss(Vec::new());
-    let h = train_bce_gan(&mut gan, &batches, &settings, &fixed, &mut rss)?;
+    let r = Training::new(&config).progress(&mut rss).run()?;
+    let h = &r.history;
     Ok(Measured { its: h.steps() as f64 / h.wall_time_secs, peak_mb: proc_status_mb("VmHWM:"), rss: rss.0 })
 }
 

@@ -20,10 +20,19 @@ pub const DEVICE_ENV: &str = "GAN_TUTORIAL_DEVICE";
 pub fn device() -> Result<Device> {
     match std::env::var(DEVICE_ENV) {
         Ok(s) if !s.trim().is_empty() => parse_device(&s).map_err(|e| match e {
-            Error::Device(msg) => Error::Device(format!("{DEVICE_ENV}={s:?}: {msg}")),
+            Error::Device(msg) => Error::Device(format!("{DEVICE_ENV}={s:?}: {msg} (or unset {DEVICE_ENV})")),
             other => other,
         }),
         _ => Ok(Device::cuda_if_available()),
+    }
+}
+
+/// The device a config or a flag asks for: `Some(spec)` is parsed and
+/// checked ([`parse_device`]); `None` is [`device`]'s choice.
+pub fn resolve(choice: Option<&str>) -> Result<Device> {
+    match choice {
+        Some(spec) => parse_device(spec),
+        None => device(),
     }
 }
 
@@ -49,7 +58,7 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     if !Cuda::is_available() {
         return Err(Error::Device(format!(
             "`{spec}` asks for CUDA, but libtorch sees no CUDA device on this machine \
-             (no GPU, no driver, or a CPU-only libtorch). Use cpu, or unset {DEVICE_ENV}"
+             (no GPU, no driver, or a CPU-only libtorch): use cpu"
         )));
     }
     let count = Cuda::device_count() as usize;

@@ -42,6 +42,17 @@ pub enum Error {
     #[error("plot: {0}")]
     Plot(String),
 
+    /// Training produced a non-finite number and stopped there.
+    #[error("training diverged at step {step}: {quantity} is {value}; lower the learning rates or use a bounded objective{kept}")]
+    Diverged {
+        step: usize,
+        /// What was not finite: `d_loss`, `g_loss`, `d_real`, ...
+        quantity: String,
+        value: f64,
+        /// Where the last finite state was kept, as a sentence (empty when nothing was recorded).
+        kept: String,
+    },
+
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

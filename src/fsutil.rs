@@ -53,3 +53,12 @@ pub fn create_dir(path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))
 }
+
+/// Syncs the directory holding `path`, so that a rename into it survives a crash.
+pub fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| Error::io(dir, e))
+}

@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn walks_through_a_generator() {
         let _rng = crate::torch_rng_lock();
-        let gan = crate::gan::VanillaGanConfig::default().build_gan(Device::Cpu);
+        let gan = crate::gan::vanilla_config(crate::notebook::RunMode::Full).build_gan(Device::Cpu);
         let z = latent_codes(&gan, 2, 1).unwrap();
         let strip = interpolate(&gan, &z.get(0), &z.get(1), 6, Interp::Spherical).unwrap();
         assert_eq!((strip.n, strip.height, strip.width), (6, 28, 28));

@@ -13,7 +13,7 @@
 //! ```no_run
 //! use gan_tutorial::prelude::*;
 //! # fn main() -> gan_tutorial::Result<()> {
-//! let report = train_vanilla_gan(&VanillaGanConfig::default().with_epochs(2))?;
+//! let report = train_vanilla_gan(&vanilla_config(RunMode::Full).with_epochs(2))?;
 //! println!("{}", report.gan.generator);
 //! let fig = plot_losses(&report)?; // shows inline as a cell's last expression
 //! # Ok(())
@@ -34,14 +34,14 @@ pub mod nash;
 pub mod notebook;
 pub mod optim;
 pub mod plot;
-pub mod run;
+pub mod progress;
 
 pub use device::{device, device_name, parse_device, DEVICE_ENV};
 /// The tch this crate is built on, so that notebook cells (which depend on
 /// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
 pub use tch;
 pub use error::{Error, Result};
-pub use gan::{resume_gan, train_gan, train_vanilla_gan, train_vanilla_gan_with, GanConfig, GanReport, TrainReport, VanillaGanConfig, Variant};
+pub use gan::{resume_gan, train_gan, train_vanilla_gan, vanilla_config, GanConfig, GanReport, Variant};
 pub use nash::{nash_demo, NashConfig, NashReport};
 pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
 pub use plot::{image_grid, plot_losses, Figure};
@@ -52,18 +52,15 @@ pub mod prelude {
     pub use crate::device::device;
     pub use crate::notebook::RunMode;
     pub use crate::error::{Error, Result};
-    pub use crate::gan::{
-        train_vanilla_gan, train_vanilla_gan_with, Gan, GanLoss, LatentDist, MlpSpec, TrainHistory, TrainReport,
-        VanillaGanConfig,
-    };
-    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, Tips, Variant};
+    pub use crate::gan::{train_vanilla_gan, update_d, update_g, vanilla_config, Gan, LatentDist, NetSpec, TrainHistory};
+    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, StepOrder, Tips, Variant};
+    pub use crate::progress::{Lines, Progress, Quiet};
     pub use crate::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
     pub use crate::plot::{
         image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
         GridOptions, ImageBatch, LossPlotOptions,
     };
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
-    pub use crate::run::save_run;
     pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};

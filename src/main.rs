@@ -1,14 +1,16 @@
-//! `gan-tutorial`: the command line of the gan_tutorial crate.
+//! `gan-tutorial`: the command line of the gan_tutorial crate. Every command
+//! that computes reads the same way: parse the flags, build the config (the
+//! preset, then `--config FILE`, then the flags given), run it, save the
+//! report into `--out`, print a summary.
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use gan_tutorial::data::fetch::{fetch_dataset, FetchOutcome, RemoteDataset};
 use gan_tutorial::data::{DataSource, MnistData};
-use gan_tutorial::gan::observer::format_epoch;
-use gan_tutorial::gan::{EpochStats, GanLoss, LatentDist, StepLog, TrainObserver};
-use gan_tutorial::run::{save_run, MetricsWriter};
-use gan_tutorial::VanillaGanConfig;
+use gan_tutorial::gan::{GanConfig, LatentDist, Objective, StepOrder, Training, Variant};
+use gan_tutorial::notebook::RunMode;
+use gan_tutorial::progress::{print_line, Progress};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(name = "gan-tutorial", version, about = "Train and study GANs on libtorch (CUDA when present, else CPU)")]
@@ -19,11 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a GAN and write config, metrics, plots, samples and a checkpoint.
-    Train {
-        #[command(subcommand)]
-        model: TrainModel,
-    },
+    /// Train a GAN of the family and write its run directory: config.json,
+    /// metrics.jsonl (a line per step), history.json, losses.png/svg,
+    /// samples*.png and a resumable checkpoint.safetensors.
+    Train(TrainArgs),
     /// Inspect or download data sets.
     Data {
         #[command(subcommand)]
@@ -39,19 +40,149 @@ enum Command {
     Attack(AttackArgs),
 }
 
+/// The flags every command that computes takes.
 #[derive(Args)]
-struct AttackArgs {
-    /// Output directory.
-    #[arg(long, default_value = "runs/attack")]
-    out: PathBuf,
-    #[arg(long, default_value_t = 2024)]
-    seed: u64,
-    /// The short CI-sized study (as notebook 05 in quick mode).
+struct RunArgs {
+    /// Output directory (default: runs/<command or variant>).
     #[arg(long)]
-    quick: bool,
+    out: Option<PathBuf>,
+    /// The run's seed (default: the preset's, or the --config file's).
+    #[arg(long)]
+    seed: Option<u64>,
     /// cpu, cuda, cuda:N or auto (default: GAN_TUTORIAL_DEVICE, else CUDA if available).
     #[arg(long)]
     device: Option<String>,
+}
+
+impl RunArgs {
+    fn out(&self, default: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(default))
+    }
+    /// Checks `--device` before anything runs, so a bad device is reported at once.
+    fn check_device(&self) -> Result<()> {
+        if let Some(d) = &self.device {
+            gan_tutorial::device::parse_device(d).with_context(|| format!("--device {d}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The family's members, as `train <variant>` names them.
+#[derive(Clone, Copy, ValueEnum)]
+enum VariantArg {
+    /// The tutorial's vanilla GAN: MLPs, BCE, Adam 0.001, batch 128, latent 100, G step first.
+    Vanilla,
+    /// DCGAN: strided convolutions, batch norm, non-saturating BCE, Adam 2e-4 (0.5, 0.999).
+    Dcgan,
+    /// LSGAN: DCGAN's nets, least-squares objective.
+    Lsgan,
+    /// WGAN: weight clipping 0.01, RMSprop 5e-5, 5 critic steps per G step.
+    Wgan,
+    /// WGAN-GP: gradient penalty (lambda 10), layer norm in the critic, Adam 1e-4 (0, 0.9), 5 critic steps.
+    WganGp,
+    /// SNGAN: spectral normalisation of every D weight, hinge loss.
+    Sngan,
+    /// Conditional DCGAN (label embedding in G, projection discriminator).
+    Cgan,
+    /// AC-GAN: conditional G, D with an auxiliary classifier.
+    Acgan,
+}
+
+impl From<VariantArg> for Variant {
+    fn from(v: VariantArg) -> Self {
+        match v {
+            VariantArg::Vanilla => Variant::Vanilla,
+            VariantArg::Dcgan => Variant::Dcgan,
+            VariantArg::Lsgan => Variant::Lsgan,
+            VariantArg::Wgan => Variant::Wgan,
+            VariantArg::WganGp => Variant::WganGp,
+            VariantArg::Sngan => Variant::Sngan,
+            VariantArg::Cgan => Variant::Cgan,
+            VariantArg::Acgan => Variant::Acgan,
+        }
+    }
+}
+
+/// `train <variant>`: unset flags keep the preset (or the --config file).
+#[derive(Args)]
+struct TrainArgs {
+    variant: VariantArg,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Iterations (D steps) in all.
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    #[arg(long)]
+    data: Option<String>,
+    /// Continue the run recorded in --out from its checkpoint, up to --steps / --epochs.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Replace a run already recorded in --out (its files are removed first).
+    #[arg(long)]
+    force: bool,
+    /// Start from a config.json (a run's, or a bare config); flags given here override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    max_train: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Learning rate of both networks.
+    #[arg(long, conflicts_with_all = ["lr_g", "lr_d"])]
+    lr: Option<f64>,
+    #[arg(long)]
+    lr_g: Option<f64>,
+    #[arg(long)]
+    lr_d: Option<f64>,
+    /// D (critic) steps per G step.
+    #[arg(long)]
+    n_dis: Option<usize>,
+    /// minimax, non-saturating, least-squares, wasserstein, wasserstein-gp or hinge.
+    #[arg(long, alias = "loss")]
+    objective: Option<Objective>,
+    /// d-first (fresh fakes for D) or g-first (the tutorial's: D on G's fakes).
+    #[arg(long)]
+    step_order: Option<String>,
+    /// Normalisation in D: none, batch, layer or spectral.
+    #[arg(long)]
+    d_norm: Option<gan_tutorial::gan::DNorm>,
+    /// Width of G (MLP: hidden units; DCGAN: base channels).
+    #[arg(long)]
+    g_width: Option<i64>,
+    /// Width of D (MLP: hidden units; DCGAN: base channels).
+    #[arg(long)]
+    d_width: Option<i64>,
+    /// 28, or 32 (MNIST padded, DCGAN-32).
+    #[arg(long)]
+    image_side: Option<i64>,
+    /// uniform or gaussian.
+    #[arg(long)]
+    latent: Option<LatentDist>,
+    /// One-sided label smoothing s (real target 1 - s).
+    #[arg(long)]
+    label_smoothing: Option<f64>,
+    /// Probability of flipping each of D's targets.
+    #[arg(long)]
+    label_flip: Option<f64>,
+    /// Instance noise sigma, annealed to 0.
+    #[arg(long)]
+    instance_noise: Option<f64>,
+    /// A checkpoint every N steps (one is always written at the end).
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+}
+
+#[derive(Args)]
+struct AttackArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The short CI-sized study (as notebook 05 in quick mode).
+    #[arg(long)]
+    quick: bool,
     /// Training epochs of every classifier.
     #[arg(long)]
     epochs: Option<usize>,
@@ -77,11 +208,8 @@ struct AttackArgs {
 
 #[derive(Args)]
 struct NashArgs {
-    /// Output directory.
-    #[arg(long, default_value = "runs/nash")]
-    out: PathBuf,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    run: RunArgs,
     /// Shorter trainings (the notebooks' CI mode).
     #[arg(long)]
     quick: bool,
@@ -91,132 +219,6 @@ struct NashArgs {
     /// The remedy compared with the vanilla GAN on the ring: pack=M (PacGAN), k=N (D steps per G step) or minimax.
     #[arg(long)]
     remedy: Option<String>,
-}
-
-#[derive(Subcommand)]
-enum TrainModel {
-    /// The tutorial's vanilla GAN (MLPs, BCE, Adam 0.001, batch 128, latent 100).
-    Vanilla(VanillaArgs),
-    /// DCGAN: strided convolutions, batch norm, non-saturating BCE, Adam 2e-4 (0.5, 0.999).
-    Dcgan(FamilyArgs),
-    /// LSGAN: DCGAN's nets, least-squares objective.
-    Lsgan(FamilyArgs),
-    /// WGAN: weight clipping 0.01, RMSprop 5e-5, 5 critic steps per G step.
-    Wgan(FamilyArgs),
-    /// WGAN-GP: gradient penalty (lambda 10), layer norm in the critic, Adam 1e-4 (0, 0.9), 5 critic steps.
-    #[command(name = "wgan-gp")]
-    WganGp(FamilyArgs),
-    /// SNGAN: spectral normalisation of every D weight, hinge loss.
-    Sngan(FamilyArgs),
-    /// Conditional DCGAN (label embedding in G, projection discriminator).
-    Cgan(FamilyArgs),
-    /// AC-GAN: conditional G, D with an auxiliary classifier.
-    Acgan(FamilyArgs),
-}
-
-/// Settings of `train <variant>`; unset flags keep the variant's preset.
-#[derive(Args)]
-struct FamilyArgs {
-    /// Iterations (D steps) in all.
-    #[arg(long, conflicts_with = "epochs")]
-    steps: Option<usize>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Output directory (default: runs/<variant>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long)]
-    device: Option<String>,
-    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
-    #[arg(long)]
-    data: Option<String>,
-    /// Train on the first N training images only.
-    #[arg(long)]
-    max_train: Option<usize>,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long)]
-    lr_g: Option<f64>,
-    #[arg(long)]
-    lr_d: Option<f64>,
-    /// D (critic) steps per G step.
-    #[arg(long)]
-    n_dis: Option<usize>,
-    /// minimax, non-saturating, least-squares, wasserstein, wasserstein-gp or hinge.
-    #[arg(long)]
-    objective: Option<gan_tutorial::gan::Objective>,
-    /// Normalisation in D: none, batch, layer or spectral.
-    #[arg(long)]
-    d_norm: Option<gan_tutorial::gan::DNorm>,
-    /// Width of G (DCGAN: base channels).
-    #[arg(long)]
-    g_width: Option<i64>,
-    /// Width of D (DCGAN: base channels).
-    #[arg(long)]
-    d_width: Option<i64>,
-    /// 28, or 32 (MNIST padded, DCGAN-32).
-    #[arg(long)]
-    image_side: Option<i64>,
-    /// uniform or gaussian.
-    #[arg(long)]
-    latent: Option<LatentDist>,
-    /// One-sided label smoothing s (real target 1 - s).
-    #[arg(long)]
-    label_smoothing: Option<f64>,
-    /// Probability of flipping each of D's targets.
-    #[arg(long)]
-    label_flip: Option<f64>,
-    /// Instance noise sigma, annealed to 0.
-    #[arg(long)]
-    instance_noise: Option<f64>,
-    /// Checkpoint every N steps into OUT/checkpoint (one is always written at the end).
-    #[arg(long, default_value_t = 0)]
-    checkpoint_every: usize,
-    /// Continue the run checkpointed in OUT/checkpoint up to --steps / --epochs.
-    #[arg(long)]
-    resume: bool,
-    /// Start from a config.json (flags given here override it).
-    #[arg(long)]
-    config: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct VanillaArgs {
-    /// Epochs to train (the tutorial: 100).
-    #[arg(long, conflicts_with = "steps")]
-    epochs: Option<usize>,
-    /// Iterations to train in all, instead of whole epochs.
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Output directory.
-    #[arg(long, default_value = "runs/vanilla")]
-    out: PathBuf,
-    #[arg(long, default_value_t = 123)]
-    seed: u64,
-    /// cpu, cuda, cuda:N or auto (default: GAN_TUTORIAL_DEVICE, else CUDA if available).
-    #[arg(long)]
-    device: Option<String>,
-    /// A directory with the four MNIST-format IDX files, `embedded` (default), or
-    /// `fashion-mnist` (Debian's dataset-fashion-mnist package).
-    #[arg(long)]
-    data: Option<String>,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Learning rate of both networks.
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Generator loss: non-saturating (default) or minimax.
-    #[arg(long)]
-    loss: Option<GanLoss>,
-    /// Latent distribution: uniform (default, on [-1, 1]) or gaussian.
-    #[arg(long)]
-    latent: Option<LatentDist>,
-    /// Start from a config.json (flags given here override it).
-    #[arg(long)]
-    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -256,21 +258,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { model: TrainModel::Vanilla(a) } => train_vanilla(a),
-        Command::Train { model } => {
-            use gan_tutorial::gan::Variant;
-            let (variant, a) = match model {
-                TrainModel::Vanilla(_) => unreachable!("handled above"),
-                TrainModel::Dcgan(a) => (Variant::Dcgan, a),
-                TrainModel::Lsgan(a) => (Variant::Lsgan, a),
-                TrainModel::Wgan(a) => (Variant::Wgan, a),
-                TrainModel::WganGp(a) => (Variant::WganGp, a),
-                TrainModel::Sngan(a) => (Variant::Sngan, a),
-                TrainModel::Cgan(a) => (Variant::Cgan, a),
-                TrainModel::Acgan(a) => (Variant::Acgan, a),
-            };
-            train_family(variant, a)
-        }
+        Command::Train(a) => train(a),
         Command::Data { action } => match action {
             DataAction::Fetch { dataset, dir, mirrors } => fetch(&dataset, dir, mirrors),
             DataAction::Info { data } => data_info(data.as_deref()),
@@ -278,130 +266,29 @@ fn run(cli: Cli) -> Result<()> {
         Command::Nash(a) => nash(a),
         Command::Attack(a) => attack(a),
         Command::Info => {
-            println!("{}", serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
+            print_line(&serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
             Ok(())
         }
     }
 }
 
-fn train_vanilla(a: VanillaArgs) -> Result<()> {
+/// The files a run directory may hold; `--force` removes exactly these.
+const RUN_FILES: [&str; 7] = ["config.json", "metrics.jsonl", "history.json", "losses.png", "losses.svg", "samples.png", "checkpoint.safetensors"];
+
+/// The config `train <variant>` runs: the variant's preset, then the
+/// `--config` file's fields over it, then the flags given.
+fn train_config(a: &TrainArgs) -> Result<GanConfig> {
+    let variant = Variant::from(a.variant);
     let mut c = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str::<VanillaGanConfig>(&text).with_context(|| format!("{} is not a vanilla GAN config", p.display()))?
-        }
-        None => VanillaGanConfig::default(),
-    };
-    c = c.with_seed(a.seed);
-    if let Some(e) = a.epochs {
-        c = c.with_epochs(e);
-    }
-    if let Some(s) = a.steps {
-        c = c.with_steps(s);
-    }
-    if let Some(d) = a.device {
-        c = c.with_device(d);
-    }
-    if a.data.is_some() {
-        c = c.with_data(data_source(a.data.as_deref()));
-    }
-    if let Some(b) = a.batch_size {
-        c = c.with_batch_size(b);
-    }
-    if let Some(lr) = a.lr {
-        c = c.with_lr(lr);
-    }
-    if let Some(l) = a.loss {
-        c = c.with_loss(l);
-    }
-    if let Some(l) = a.latent {
-        c = c.with_latent(l);
-    }
-    let tty = std::io::stderr().is_terminal();
-    if tty {
-        c = c.with_print_every(0);
-    } else if c.max_steps.is_some() || c.num_epochs <= 20 {
-        c = c.with_print_every(1);
-    }
-    c.validate()?;
-    let length = match c.max_steps {
-        Some(s) => format!("{s} steps"),
-        None => format!("{} epochs", c.num_epochs),
-    };
-    eprintln!("training the vanilla GAN on {} ({length}, seed {}) -> {}", c.data, c.seed, a.out.display());
-    let mut metrics = MetricsWriter::new(a.out.join("metrics.jsonl"));
-    let report = if tty {
-        let mut bar = Bar { bar: None, total_epochs: 0 };
-        gan_tutorial::train_vanilla_gan_with(&c, &mut gan_tutorial::gan::observer::Many(vec![&mut metrics, &mut bar]))?
-    } else {
-        gan_tutorial::train_vanilla_gan_with(&c, &mut metrics)?
-    };
-    let files = save_run(&report, &a.out)?;
-    let h = &report.history;
-    eprintln!(
-        "done: {} steps in {:.1}s on {} ({:.1} it/s); wrote metrics.jsonl and {} files to {}",
-        h.steps(),
-        h.wall_time_secs,
-        h.device,
-        h.steps() as f64 / h.wall_time_secs.max(1e-9),
-        files.len(),
-        a.out.display()
-    );
-    Ok(())
-}
-
-/// A terminal progress bar over iterations, with the last epoch's means.
-struct Bar {
-    bar: Option<indicatif::ProgressBar>,
-    total_epochs: usize,
-}
-
-impl TrainObserver for Bar {
-    fn on_start(&mut self, total: usize, per_epoch: usize) -> gan_tutorial::Result<()> {
-        self.total_epochs = total.div_ceil(per_epoch.max(1));
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} it  {per_sec}  eta {eta}  {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        self.bar = Some(bar);
-        Ok(())
-    }
-    fn on_step(&mut self, log: &StepLog) -> gan_tutorial::Result<()> {
-        if let Some(b) = &self.bar {
-            b.inc(1);
-            if log.step % 10 == 0 {
-                b.set_message(format!("d {:.3} g {:.3}", log.d_loss, log.g_loss));
-            }
-        }
-        Ok(())
-    }
-    fn on_epoch(&mut self, e: &EpochStats) -> gan_tutorial::Result<()> {
-        if let Some(b) = &self.bar {
-            b.println(format_epoch(e, self.total_epochs));
-        }
-        Ok(())
-    }
-    fn on_end(&mut self) -> gan_tutorial::Result<()> {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
-        Ok(())
-    }
-}
-
-fn train_family(variant: gan_tutorial::gan::Variant, a: FamilyArgs) -> Result<()> {
-    use gan_tutorial::gan::{resume_gan, train_gan, GanConfig};
-    let mut c = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?;
-            // Either a bare GanConfig or a run's config.json ({"config": ..., "runtime": ...}).
-            serde_json::from_value::<GanConfig>(v.get("config").cloned().unwrap_or(v)).with_context(|| format!("{} is not a GAN config", p.display()))?
+            GanConfig::from_json_over_preset(variant, &text).with_context(|| format!("--config {}", p.display()))?
         }
         None => GanConfig::variant(variant),
     };
-    c.seed = a.seed;
+    if let Some(seed) = a.run.seed {
+        c.seed = seed;
+    }
     if let Some(s) = a.steps {
         c = c.with_steps(s);
     }
@@ -412,12 +299,22 @@ fn train_family(variant: gan_tutorial::gan::Variant, a: FamilyArgs) -> Result<()
         c.data = data_source(a.data.as_deref());
     }
     c.max_train = a.max_train.or(c.max_train);
-    c.device = a.device.or(c.device);
+    c.device = a.run.device.clone().or(c.device);
     c.batch_size = a.batch_size.unwrap_or(c.batch_size);
+    if let Some(lr) = a.lr {
+        c = c.with_lr(lr);
+    }
     c.lr_g = a.lr_g.unwrap_or(c.lr_g);
     c.lr_d = a.lr_d.unwrap_or(c.lr_d);
     c.n_dis = a.n_dis.unwrap_or(c.n_dis);
     c.objective = a.objective.unwrap_or(c.objective);
+    if let Some(o) = &a.step_order {
+        c.step_order = match o.as_str() {
+            "d-first" => StepOrder::DFirst,
+            "g-first" => StepOrder::GFirst,
+            _ => bail!("--step-order {o}: use d-first or g-first"),
+        };
+    }
     c.net.d_norm = a.d_norm.unwrap_or(c.net.d_norm);
     c.net.g_width = a.g_width.unwrap_or(c.net.g_width);
     c.net.d_width = a.d_width.unwrap_or(c.net.d_width);
@@ -426,54 +323,137 @@ fn train_family(variant: gan_tutorial::gan::Variant, a: FamilyArgs) -> Result<()
     c.tips.label_smoothing = a.label_smoothing.unwrap_or(c.tips.label_smoothing);
     c.tips.label_flip = a.label_flip.unwrap_or(c.tips.label_flip);
     c.tips.instance_noise = a.instance_noise.unwrap_or(c.tips.instance_noise);
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(variant.name()));
-    c = c.with_checkpoints(out.join("checkpoint"), a.checkpoint_every);
-    c.validate()?;
-    println!("{c}");
-    let report = if a.resume { resume_gan(&c, out.join("checkpoint"))? } else { train_gan(&c)? };
-    for w in &report.warnings {
-        println!("{w}");
+    c.checkpoint_every = a.checkpoint_every.unwrap_or(if c.checkpoint_every > 0 { c.checkpoint_every } else { 500 });
+    Ok(c)
+}
+
+/// Refuses to mix two runs in one directory: an existing run is continued
+/// (`--resume`), replaced (`--force`), or left alone (an error).
+fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("--out {}: is a file, not a directory; choose another --out", out.display());
     }
-    let mut written = report.save(&out)?;
-    let losses = out.join("losses.png");
-    gan_tutorial::plot_losses(&report)?.save(&losses)?;
-    written.push(losses);
-    if let Some(s) = report.history.last_samples() {
-        let samples = out.join("samples.png");
-        gan_tutorial::image_grid(&s.images, 8)?.save(&samples)?;
-        written.push(samples);
-    }
-    let (d, g, dx, dgz) = report.final_means(50);
-    println!("trained {} steps in {:.1}s on {}: last-50 means d_loss {d:.4} g_loss {g:.4} D(x) {dx:.3} D(G(z)) {dgz:.3}", report.history.steps(), report.history.wall_time_secs, report.history.device);
-    for p in written {
-        println!("wrote {}", p.display());
+    let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| out.join(f).exists()).collect();
+    if resume {
+        if !out.join("checkpoint.safetensors").exists() {
+            bail!("--resume: {} holds no checkpoint.safetensors to continue; train without --resume first", out.display());
+        }
+    } else if !existing.is_empty() {
+        if !force {
+            bail!("{} already holds a run ({}): add --resume to continue it, --force to replace it, or choose another --out", out.display(), existing.join(", "));
+        }
+        for f in existing {
+            std::fs::remove_file(out.join(f)).with_context(|| format!("--force: removing {}", out.join(f).display()))?;
+        }
+        for entry in std::fs::read_dir(out)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("samples_epoch_") && name.ends_with(".png") {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
     }
     Ok(())
 }
 
+fn train(a: TrainArgs) -> Result<()> {
+    a.run.check_device()?;
+    let c = train_config(&a)?;
+    let out = a.run.out(Variant::from(a.variant).name());
+    c.validate()?;
+    prepare_out(&out, a.resume, a.force)?;
+    let every = c.checkpoint_every;
+    let c = c.with_checkpoints(&out, every);
+    eprintln!("training {} on {} (seed {}) -> {}", c.name, c.data, c.seed, out.display());
+    print_line(&c.to_string());
+    let mut bar = Bar::default();
+    let mut lines = gan_tutorial::progress::Lines;
+    let progress: &mut dyn Progress = if std::io::stderr().is_terminal() { &mut bar } else { &mut lines };
+    let report = Training::new(&c).resume(a.resume).progress(progress).run()?;
+    for w in &report.warnings {
+        print_line(&w.to_string());
+    }
+    let written = report.save(&out)?;
+    let (d, g, dx, dgz) = report.final_means(50);
+    let h = &report.history;
+    print_line(&format!(
+        "trained {} steps in {:.1}s on {} ({:.1} it/s): last-50 means d_loss {d:.4} g_loss {g:.4} D(x) {dx:.3} D(G(z)) {dgz:.3}",
+        h.steps(),
+        h.wall_time_secs,
+        h.device,
+        h.steps() as f64 / h.wall_time_secs.max(1e-9)
+    ));
+    print_line(&format!("wrote {} files to {}", written.len(), out.display()));
+    Ok(())
+}
+
+/// A terminal progress bar over iterations; lines are printed above it.
+#[derive(Default)]
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn start(&mut self, what: &str, total: usize) {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {bar:40} {pos}/{len}  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(what.to_string());
+        self.bar = Some(bar);
+    }
+    fn advance(&mut self, done: usize) {
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+        }
+    }
+    fn line(&mut self, text: &str) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => print_line(text),
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 fn nash(a: NashArgs) -> Result<()> {
     use gan_tutorial::nash::{nash_demo, NashConfig};
-    use gan_tutorial::notebook::RunMode;
+    a.run.check_device()?;
+    if let Some(d) = &a.run.device {
+        // The game's experiments use the crate's one device choice: the flag sets it for this process.
+        std::env::set_var(gan_tutorial::device::DEVICE_ENV, d);
+    }
     let mode = if a.quick { RunMode::Quick } else { RunMode::Full };
-    let mut c = NashConfig::default().for_mode(mode).with_seed(a.seed);
+    let mut c = NashConfig::default().for_mode(mode);
+    if let Some(seed) = a.run.seed {
+        c = c.with_seed(seed);
+    }
+    let out = a.run.out("nash");
     if let Some(s) = a.steps {
         c.vanilla = c.vanilla.with_steps(s);
         c.remedy = c.remedy.with_steps(s);
     }
     if let Some(r) = &a.remedy {
-        let base = c.vanilla.clone().with_pack(1).with_d_steps(1).with_loss(GanLoss::NonSaturating);
+        let base = c.vanilla.clone().with_pack(1).with_d_steps(1).with_loss(Objective::NonSaturating);
         c.remedy = match r.split_once('=') {
             Some(("pack", m)) => base.with_pack(m.parse().with_context(|| format!("--remedy {r}: pack=M needs a number"))?),
             Some(("k", k)) => base.with_d_steps(k.parse().with_context(|| format!("--remedy {r}: k=N needs a number"))?),
-            None if r == "minimax" => base.with_loss(GanLoss::Minimax),
+            None if r == "minimax" => base.with_loss(Objective::Minimax),
             _ => bail!("--remedy {r}: use pack=M, k=N or minimax"),
         };
     }
-    eprintln!("running the game-theory experiments ({mode:?} mode, seed {}) -> {}", a.seed, a.out.display());
+    if out.exists() && !out.is_dir() {
+        bail!("--out {}: is a file, not a directory; choose another --out", out.display());
+    }
+    eprintln!("running the game-theory experiments ({mode:?} mode, seed {}) -> {}", c.seed, out.display());
     let report = nash_demo(&c)?;
-    println!("{}", report.summary());
-    let files = report.save(&a.out)?;
-    eprintln!("wrote {} files to {}", files.len(), a.out.display());
+    print_line(&report.summary().to_string());
+    let files = report.save(&out)?;
+    eprintln!("wrote {} files to {}", files.len(), out.display());
     Ok(())
 }
 
@@ -521,10 +501,17 @@ fn data_info(arg: Option<&str>) -> Result<()> {
 
 fn attack(a: AttackArgs) -> Result<()> {
     use gan_tutorial::adversarial::{attack_study_with, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
-    use gan_tutorial::notebook::RunMode;
+    a.run.check_device()?;
     let mode = if a.quick { RunMode::Quick } else { RunMode::Full };
-    let mut c = AttackStudyConfig::default().with_seed(a.seed).for_mode(mode);
-    if let Some(d) = &a.device {
+    let mut c = AttackStudyConfig::default().for_mode(mode);
+    if let Some(seed) = a.run.seed {
+        c = c.with_seed(seed);
+    }
+    let out = a.run.out("attack");
+    if out.exists() && !out.is_dir() {
+        bail!("--out {}: is a file, not a directory; choose another --out", out.display());
+    }
+    if let Some(d) = &a.run.device {
         c.classifier = c.classifier.with_device(d.clone());
     }
     if let Some(e) = a.epochs {
@@ -549,25 +536,25 @@ fn attack(a: AttackArgs) -> Result<()> {
         c.patch_sides = sides;
     }
     c.validate()?;
-    gan_tutorial::fsutil::create_dir(&a.out)?;
-    gan_tutorial::fsutil::write_json(a.out.join("config.json"), &c)?;
-    eprintln!("adversarial attacks on MNIST ({mode} mode, seed {}) -> {}", c.seed, a.out.display());
-    let ex_config = FgsmExampleConfig::default().with_classifier(c.classifier.clone()).with_model_path(a.out.join("lenet.safetensors"));
+    gan_tutorial::fsutil::create_dir(&out)?;
+    gan_tutorial::fsutil::write_json(out.join("config.json"), &c)?;
+    eprintln!("adversarial attacks on MNIST ({mode} mode, seed {}) -> {}", c.seed, out.display());
+    let ex_config = FgsmExampleConfig::default().with_classifier(c.classifier.clone()).with_model_path(out.join("lenet.safetensors"));
     let ex = fgsm_example(&ex_config)?;
-    ex.figure.save_png(a.out.join("fgsm_example.png"))?;
-    ex.figure.save_svg(a.out.join("fgsm_example.svg"))?;
-    gan_tutorial::fsutil::write_json(a.out.join("fgsm_example.json"), &ex)?;
+    ex.figure.save_png(out.join("fgsm_example.png"))?;
+    ex.figure.save_svg(out.join("fgsm_example.svg"))?;
+    gan_tutorial::fsutil::write_json(out.join("fgsm_example.json"), &ex)?;
     eprint!("{ex}");
     let data = MnistData::load(&c.classifier.data)?;
     let study = attack_study_with(&c, &data, &mut |line| eprintln!("  {line}"))?;
     for attack in ["fgsm", "bim", "pgd"] {
         let fig = gan_tutorial::plot::plot_accuracy_vs_eps(&study, attack)?;
-        fig.save_png(a.out.join(format!("accuracy_{attack}.png")))?;
-        fig.save_svg(a.out.join(format!("accuracy_{attack}.svg")))?;
+        fig.save_png(out.join(format!("accuracy_{attack}.png")))?;
+        fig.save_svg(out.join(format!("accuracy_{attack}.svg")))?;
     }
     let results = serde_json::json!({ "study": study, "fgsm_example": ex, "libtorch": gan_tutorial::runtime_info() });
-    gan_tutorial::fsutil::write_json(a.out.join("results.json"), &results)?;
-    println!("{study}");
-    eprintln!("wrote config.json, results.json, fgsm_example.png, accuracy_{{fgsm,bim,pgd}}.png and lenet.safetensors to {}", a.out.display());
+    gan_tutorial::fsutil::write_json(out.join("results.json"), &results)?;
+    print_line(&study.to_string());
+    eprintln!("wrote config.json, results.json, fgsm_example.png, accuracy_{{fgsm,bim,pgd}}.png and lenet.safetensors to {}", out.display());
     Ok(())
 }

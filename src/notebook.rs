@@ -4,7 +4,7 @@
 //! CI, without edits to the notebook. The switch is one environment variable,
 //! [`MODE_ENV`] = `full` (the default) or `quick`, which the test command
 //! sets (`make test`). Each helper's config has a `for_mode` that scales it
-//! (e.g. [`VanillaGanConfig::for_mode`](crate::VanillaGanConfig::for_mode)).
+//! (e.g. [`vanilla_config`](crate::vanilla_config)).
 //!
 //! ```
 //! use gan_tutorial::notebook::RunMode;

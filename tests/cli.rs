@@ -1,7 +1,8 @@
 //! The `gan-tutorial` command line: the files a training run writes, parsed
 //! back; data commands; clear errors for bad arguments.
-use gan_tutorial::gan::StepLog;
-use gan_tutorial::VanillaGanConfig;
+use gan_tutorial::gan::{GanConfig, Objective, StepRecord, Variant};
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
@@ -12,52 +13,133 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The files every `train <variant>` run directory holds.
+const RUN_FILES: [&str; 7] = ["checkpoint.safetensors", "config.json", "history.json", "losses.png", "losses.svg", "metrics.jsonl", "samples.png"];
+
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+fn records(dir: &Path) -> Vec<StepRecord> {
+    std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
 #[test]
 fn train_vanilla_writes_a_complete_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = cli(&["train", "vanilla", "--steps", "75", "--seed", "5", "--device", "cpu", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    // Not a terminal: plain progress lines, one per epoch.
+    // Not a terminal: plain progress lines.
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("epoch 1/2") && text.contains("epoch 2/2"), "{text}");
 
-    let config: VanillaGanConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config, VanillaGanConfig::default().with_steps(75).with_seed(5).with_device("cpu").with_print_every(1));
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let config: GanConfig = serde_json::from_value(record["config"].clone()).unwrap();
+    let want = GanConfig { checkpoint_every: 500, ..GanConfig::variant(Variant::Vanilla).with_steps(75).with_seed(5).with_device("cpu") };
+    assert_eq!(config, want);
+    assert!(record["runtime"]["threads"].as_u64().is_some());
 
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let logs: Vec<StepLog> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let logs = records(&out);
     assert_eq!(logs.len(), 75);
-    assert_eq!(logs.iter().map(|l| l.step).collect::<Vec<_>>(), (0..75).collect::<Vec<_>>());
-    assert_eq!((logs[70].epoch, logs[70].batch, logs[71].epoch, logs[71].batch), (1, 70, 2, 0));
-    assert!(logs.iter().all(|l| l.g_loss.is_finite() && l.d_loss.is_finite()));
+    assert_eq!(logs.iter().map(|l| l.log.step).collect::<Vec<_>>(), (0..75).collect::<Vec<_>>());
+    // The tutorial keeps the last partial batch: 9003 digits make 71 batches of 128.
+    assert_eq!((logs[70].log.epoch, logs[70].log.batch, logs[71].log.epoch, logs[71].log.batch), (1, 70, 2, 0));
+    assert!(logs.iter().all(|l| l.log.g_loss.is_finite() && l.log.d_loss.is_finite() && l.d_grad_norm.is_finite()));
 
     let history: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
-    assert_eq!(history["steps"], 75);
-    assert_eq!(history["device"], "cpu");
+    assert_eq!(history["history"]["g_losses"].as_array().unwrap().len(), 75);
+    assert_eq!(history["history"]["device"], "cpu");
 
     let losses = image::open(out.join("losses.png")).unwrap();
     assert_eq!((losses.width(), losses.height()), (800, 450));
     let samples = image::open(out.join("samples.png")).unwrap();
     assert_eq!((samples.width(), samples.height()), (488, 488));
-    assert!(out.join("losses.svg").is_file() && out.join("samples_epoch_002.png").is_file());
+    assert!(out.join("samples_epoch_002.png").is_file());
+    let files = files_in(&out);
+    assert!(RUN_FILES.iter().all(|f| files.contains(*f)), "{files:?}");
+    assert!(files.iter().all(|f| !f.contains("partial")), "{files:?}");
 
     let tensors = tch::Tensor::read_safetensors(out.join("checkpoint.safetensors")).unwrap();
     let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
-    for want in ["generator.fc1.weight", "generator.fc2.bias", "discriminator.fc1.weight", "discriminator.fc2.bias"] {
-        assert!(names.contains(&want), "{want} missing from {names:?}");
+    for want in ["generator.fc1.weight", "generator.fc2.bias", "discriminator.fc1.weight", "discriminator.head.bias", "opt_g.step", "meta.json"] {
+        assert!(names.iter().any(|n| n.starts_with(want)), "{want} missing from {names:?}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| {
-        let n = e.unwrap().file_name().to_string_lossy().into_owned();
-        n.contains("partial").then_some(n)
-    }).collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    // The saved config repeats the run exactly.
+    // The saved config repeats the run exactly, seed included.
     let again = dir.path().join("again");
-    let o = cli(&["train", "vanilla", "--config", out.join("config.json").to_str().unwrap(), "--seed", "5", "--out", again.to_str().unwrap()]);
+    let o = cli(&["train", "vanilla", "--config", out.join("config.json").to_str().unwrap(), "--out", again.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(again.join("metrics.jsonl")).unwrap(), metrics);
+    let strip = |rs: Vec<StepRecord>| rs.into_iter().map(|r| (r.log, r.d_grad_norm, r.g_grad_norm)).collect::<Vec<_>>();
+    assert_eq!(strip(records(&again)), strip(records(&out)));
+
+    // A directory holding a run is not overwritten by accident.
+    let o = cli(&["train", "vanilla", "--steps", "5", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("already holds a run") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(records(&out).len(), 75, "the refused run changed nothing");
+    // --force replaces it whole: no file of the old run is left beside the new one.
+    let o = cli(&["train", "vanilla", "--steps", "5", "--force", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(records(&out).len(), 5);
+    assert!(!out.join("samples_epoch_002.png").exists(), "an old run's snapshot was left");
+}
+
+#[test]
+fn every_variant_writes_the_same_record() {
+    let dir = tempfile::tempdir().unwrap();
+    for v in ["vanilla", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan", "cgan", "acgan"] {
+        let out = dir.path().join(v);
+        let o = cli(&["train", v, "--steps", "3", "--g-width", "8", "--d-width", "8", "--batch-size", "8", "--max-train", "64", "--device", "cpu", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{v}: {}", stderr(&o));
+        let files = files_in(&out);
+        let want: BTreeSet<String> = RUN_FILES.iter().map(|s| s.to_string()).chain(std::iter::once("samples_epoch_001.png".to_string())).collect();
+        assert_eq!(files, want, "{v}");
+        let rows = records(&out);
+        assert_eq!(rows.len(), 3, "{v}");
+        assert!(rows.iter().all(|r| r.log.d_loss.is_finite() && r.log.g_loss.is_finite() && r.d_grad_norm.is_finite()), "{v}: {rows:?}");
+        assert_eq!(rows.iter().any(|r| r.class_accuracy.is_some()), v == "acgan", "{v}");
+    }
+}
+
+#[test]
+fn config_files_mean_what_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("partial.json");
+    std::fs::write(&partial, r#"{"lr_d": 0.0001, "net": {"g_width": 8, "d_width": 8}}"#).unwrap();
+    // A partial file fills in from the named variant's preset, not DCGAN's.
+    let out = dir.path().join("wgan");
+    let o = cli(&["train", "wgan", "--config", partial.to_str().unwrap(), "--steps", "2", "--batch-size", "8", "--max-train", "32", "--device", "cpu", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let c: GanConfig = serde_json::from_value(record["config"].clone()).unwrap();
+    assert_eq!((c.variant, c.objective, c.n_dis, c.lr_d, c.net.g_width, c.net.arch), (Variant::Wgan, Objective::Wasserstein, 5, 1e-4, 8, gan_tutorial::gan::NetArch::Dcgan));
+    // Another variant's config is refused, naming both.
+    let o = cli(&["train", "dcgan", "--config", out.join("config.json").to_str().unwrap(), "--out", dir.path().join("x").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("wgan config") && stderr(&o).contains("dcgan was asked"), "{}", stderr(&o));
+    // A JSON array is not a config.
+    let arr = dir.path().join("arr.json");
+    std::fs::write(&arr, "[1, 2, 3]").unwrap();
+    let o = cli(&["train", "dcgan", "--config", arr.to_str().unwrap(), "--out", dir.path().join("y").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("JSON object"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_diverging_run_fails_and_keeps_its_last_finite_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = cli(&["train", "vanilla", "--steps", "300", "--lr", "1e30", "--checkpoint-every", "1", "--device", "cpu", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success(), "a diverged run exits non-zero");
+    let e = stderr(&o);
+    assert!(e.contains("diverged at step") && (e.contains("is NaN") || e.contains("is inf") || e.contains("is -inf")), "{e}");
+    // metrics.jsonl holds the finite steps before the failure, each a whole line.
+    let rows = records(&out);
+    assert!(rows.iter().all(|r| r.log.d_loss.is_finite() && r.log.g_loss.is_finite()));
+    let failed_at: usize = e.split("diverged at step ").nth(1).unwrap().split(':').next().unwrap().trim().parse().unwrap();
+    assert_eq!(rows.len(), failed_at);
+    if failed_at > 0 {
+        let tensors = tch::Tensor::read_safetensors(out.join("checkpoint.safetensors")).unwrap();
+        assert!(tensors.iter().filter(|(n, _)| n.starts_with("generator.")).all(|(_, t)| t.isfinite().all().int64_value(&[]) == 1), "the kept checkpoint is finite");
+    }
 }
 
 #[test]
@@ -72,13 +154,24 @@ fn bad_arguments_give_clear_errors() {
     assert!(!o.status.success() && stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
     let o = cli(&["train", "vanilla", "--device", "tpu", "--steps", "1", "--out", never]);
     assert!(!o.status.success() && stderr(&o).contains("`tpu` is not a device"), "{}", stderr(&o));
-    let o = cli(&["train", "vanilla", "--loss", "hinge"]);
-    assert!(!o.status.success() && stderr(&o).contains("non-saturating or minimax"), "{}", stderr(&o));
+    let o = cli(&["train", "vanilla", "--loss", "hinged"]);
+    assert!(!o.status.success() && stderr(&o).contains("non-saturating"), "{}", stderr(&o));
+    let o = cli(&["train", "gan9", "--steps", "1"]);
+    assert!(!o.status.success() && stderr(&o).contains("wgan-gp"), "{}", stderr(&o));
     let o = cli(&["train", "vanilla", "--data", "/no/such/dir", "--steps", "1", "--out", never]);
     assert!(!o.status.success() && stderr(&o).contains("/no/such/dir"), "{}", stderr(&o));
+    let o = cli(&["train", "vanilla", "--resume", "--steps", "1", "--out", never]);
+    assert!(!o.status.success() && stderr(&o).contains("no checkpoint"), "{}", stderr(&o));
+    let o = cli(&["nash", "--device", "tpu", "--out", never]);
+    assert!(!o.status.success() && stderr(&o).contains("`tpu` is not a device"), "{}", stderr(&o));
     let o = cli(&["data", "fetch", "cifar10", "--dir", never]);
     assert!(!o.status.success() && stderr(&o).contains("mnist or fashion-mnist"), "{}", stderr(&o));
     assert!(!std::path::Path::new(never).exists(), "a failed command created its output directory");
+    // An --out that is a file is reported before any training.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = cli(&["train", "dcgan", "--steps", "1", "--out", file.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("is a file"), "{}", stderr(&o));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! GAN-facing helpers end to end. Measured numbers are printed
 //! (`cargo test --release --locked --test metrics -- --nocapture`).
 use gan_tutorial::data::{embedded, ImageSet};
-use gan_tutorial::gan::{Gan, Generator, LatentDist, MlpDiscriminator, MlpSpec, VanillaGanConfig};
+use gan_tutorial::gan::{vanilla_config, Gan, Generator, LatentDist, NetSpec};
 use gan_tutorial::latent_space::{class_sweep, latent_codes, CodePool, Stroke};
 use gan_tutorial::metrics::{
     conditional_accuracy, evaluate_gan, evaluate_images, frechet_distance_features, precision_recall, EvalImages, FeatureExtractor,
@@ -74,7 +74,7 @@ fn oracle_gan(set: &ImageSet, per_class: usize, conditional: bool) -> Gan {
     }
     let bank = Tensor::stack(&rows, 0);
     let (g_vs, d_vs) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
-    let discriminator = Box::new(MlpDiscriminator::new(&d_vs.root(), MlpSpec::default()));
+    let discriminator = Box::new(gan_tutorial::gan::nets::FamilyDiscriminator::new(&d_vs.root(), NetSpec::default()));
     Gan { g_vs, d_vs, generator: Box::new(Oracle { bank, conditional }), discriminator, latent: LatentDist::Uniform }
 }
 
@@ -179,7 +179,7 @@ fn real_digits_are_close_noise_and_one_class_are_far() {
     assert!(pool.select(7, Stroke::Thick, 10_000, 0.8).unwrap_err().to_string().contains("larger pool"));
 
     // Timing: an (untrained) tutorial MLP GAN, 2,000 samples against 2,000 training digits.
-    let gan = VanillaGanConfig::default().build_gan(Device::Cpu);
+    let gan = vanilla_config(gan_tutorial::notebook::RunMode::Full).build_gan(Device::Cpu);
     let q = evaluate_gan(&gan, &extractor, &data.train, 2000, 0).unwrap();
     println!("untrained vanilla GAN: {q} in {:.2} s", q.seconds);
     assert_eq!((q.num_generated, q.num_real), (2000, 2000));

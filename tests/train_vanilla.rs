@@ -1,4 +1,5 @@
-//! Training the tutorial's vanilla GAN on the embedded MNIST subset.
+//! Training the tutorial's vanilla GAN (the one trainer's `Variant::Vanilla`
+//! preset) on the embedded MNIST subset.
 use gan_tutorial::prelude::*;
 use std::sync::{Mutex, MutexGuard};
 
@@ -10,8 +11,8 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn cpu() -> VanillaGanConfig {
-    VanillaGanConfig::default().with_device("cpu").with_print_every(0)
+fn cpu() -> GanConfig {
+    vanilla_config(RunMode::Full).with_device("cpu").with_print_every(0)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -77,10 +78,10 @@ fn a_seeded_cpu_run_is_bit_for_bit_reproducible() {
 #[test]
 fn minimax_loss_and_gaussian_latent_train_too() {
     let _serial = serial();
-    let r = train_vanilla_gan(&cpu().with_steps(20).with_loss(GanLoss::Minimax).with_latent(LatentDist::Gaussian)).unwrap();
+    let r = train_vanilla_gan(&cpu().with_steps(20).with_objective(Objective::Minimax).with_latent(LatentDist::Gaussian)).unwrap();
     // The minimax G loss is E[log(1 - D(G(z)))]: negative.
     assert!(r.history.g_losses.iter().all(|&g| g < 0.0 && g.is_finite()));
-    assert_eq!(r.config.loss, GanLoss::Minimax);
+    assert_eq!(r.config.objective, Objective::Minimax);
 }
 
 #[test]
@@ -97,7 +98,7 @@ fn checkpoint_round_trip_restores_the_generator() {
     fresh.load(&path).unwrap();
     assert!(fresh.generate_from(&z).unwrap().equal(&before));
     // A checkpoint of another architecture is refused with the tensor named.
-    let mut wide = cpu().with_net(MlpSpec { hidden_dim: 64, ..Default::default() }).build_gan(Device::Cpu);
+    let mut wide = cpu().with_widths(64, 64).build_gan(Device::Cpu);
     let untouched = wide.generate_from(&z).unwrap();
     let e = wide.load(&path).unwrap_err().to_string();
     assert!(e.contains("generator.fc1.bias") && e.contains("shape"), "{e}");
@@ -111,8 +112,15 @@ fn bad_inputs_are_errors_not_panics() {
     let _serial = serial();
     let e = train_vanilla_gan(&cpu().with_data_dir("/definitely/not/here")).unwrap_err().to_string();
     assert!(e.contains("/definitely/not/here"), "{e}");
-    let e = train_vanilla_gan(&cpu().with_net(MlpSpec { image_side: 32, ..Default::default() })).unwrap_err().to_string();
-    assert!(e.contains("28x28"), "{e}");
+    let e = train_vanilla_gan(&cpu().with_image_side(30)).unwrap_err().to_string();
+    assert!(e.contains("image_side") && e.contains("28x28"), "{e}");
+    // A run that diverges stops at the first non-finite number, naming the step and the quantity.
+    let e = train_vanilla_gan(&cpu().with_steps(200).with_lr(1e30)).unwrap_err();
+    match &e {
+        Error::Diverged { step, quantity, value, .. } => assert!(*step < 200 && !quantity.is_empty() && !value.is_finite(), "{e}"),
+        other => panic!("expected Diverged, got {other}"),
+    }
+    assert!(e.to_string().contains("diverged at step"), "{e}");
     let r = train_vanilla_gan(&cpu().with_steps(1)).unwrap();
     let e = r.gan.generate_from(&Tensor::zeros([2, 7], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
     assert!(e.contains("[2, 7]") && e.contains("100"), "{e}");

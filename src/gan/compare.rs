@@ -2,7 +2,7 @@
 //! (and training tips) can be compared by one yardstick: FD, precision and
 //! recall in the feature space of the crate's MNIST classifier
 //! ([`crate::metrics`]), each stated with its sample counts.
-use super::family::GanReport;
+use super::report::GanReport;
 use super::model::Gan;
 use crate::classifier::Classifier;
 use crate::data::MnistData;
@@ -81,7 +81,6 @@ pub struct RunRow {
     pub quality: SampleQuality,
     /// The failure checks that fired, as `kind xcount`.
     pub warnings: Vec<String>,
-    pub stopped_early: bool,
 }
 
 /// Runs side by side, judged the same way.
@@ -118,7 +117,6 @@ pub fn compare_runs(runs: &[&GanReport], judge: &Judge) -> Result<Comparison> {
             g_loss,
             quality: judge.evaluate(&r.gan)?,
             warnings: r.warnings.iter().map(|w| format!("{:?} x{}", w.kind, w.count)).collect(),
-            stopped_early: r.stopped_early,
         });
     }
     Ok(Comparison { rows })
@@ -142,10 +140,7 @@ impl std::fmt::Display for Comparison {
                     None => write!(f, " {:>7}", "-")?,
                 }
             }
-            let mut warn = r.warnings.join(", ");
-            if r.stopped_early {
-                warn.push_str(" (stopped)");
-            }
+            let warn = r.warnings.join(", ");
             writeln!(f, "  {}", if warn.is_empty() { "-" } else { &warn })?;
         }
         if let Some(q) = self.rows.first().map(|r| &r.quality) {

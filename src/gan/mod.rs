@@ -1,35 +1,36 @@
 //! Generative Adversarial Networks (Goodfellow et al. 2014,
-//! <https://arxiv.org/abs/1406.2661>).
+//! <https://arxiv.org/abs/1406.2661>), on one trainer.
 //!
-//! Layout: architectures (`mlp.rs`) implement the [`Generator`] and
-//! [`Discriminator`] traits of `model.rs`; objectives are the [`GanLoss`]
-//! enum (`loss.rs`); the loop (`train.rs`) only sees those; a runnable model
-//! with its config is one file (`vanilla.rs`).
+//! Layout: networks (`nets.rs`, with `layers.rs` and `spectral.rs`)
+//! implement the [`Generator`] and [`Discriminator`] traits of `model.rs`;
+//! objectives are one small file each under `objective/`; a run's settings
+//! and the family's presets are `config.rs`; the two updates are `step.rs`;
+//! the one loop with its progress, record and checkpoint plug-ins is
+//! `trainer.rs` (`checkpoint.rs`); what a run leaves is `report.rs`; the
+//! tutorial's vanilla GAN (lesson 01) is a preset, `vanilla.rs`.
+pub mod checkpoint;
 pub mod compare;
-pub mod family;
+pub mod config;
 pub mod latent;
 pub mod layers;
-pub mod loss;
-pub mod mlp;
 pub mod model;
 pub mod nets;
 pub mod objective;
-pub mod observer;
 pub mod report;
 pub mod spectral;
+pub mod step;
 pub mod tips;
-pub mod train;
+pub mod trainer;
 pub mod vanilla;
 
 pub use compare::{compare_runs, Comparison, Judge, RunRow};
-pub use family::{resume_gan, train_gan, GanConfig, GanReport, StepExtras, Variant};
+pub use config::{GanConfig, StepOrder, Variant};
 pub use latent::LatentDist;
-pub use nets::{NetArch, Conditioning, DNorm, NetSpec};
-pub use objective::Objective;
-pub use tips::{FailureChecks, Tips, TrainWarning};
-pub use loss::GanLoss;
-pub use mlp::{MlpDiscriminator, MlpGenerator, MlpSpec};
 pub use model::{DOutput, Discriminator, Gan, Generator};
-pub use observer::{PrintEpochs, Silent, TrainObserver};
-pub use report::{EpochStats, SampleSnapshot, StepLog, TrainHistory};
-pub use vanilla::{train_vanilla_gan, train_vanilla_gan_with, TrainReport, VanillaGanConfig};
+pub use nets::{Conditioning, DNorm, NetArch, NetSpec};
+pub use objective::Objective;
+pub use report::{EpochStats, GanReport, SampleSnapshot, StepExtras, StepLog, StepRecord, TrainHistory};
+pub use step::{update_d, update_g, DStep, GStep};
+pub use tips::{FailureChecks, Tips, TrainWarning};
+pub use trainer::{resume_gan, train_gan, Training};
+pub use vanilla::{train_vanilla_gan, vanilla_config};

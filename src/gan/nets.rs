@@ -1,7 +1,7 @@
 //! The GAN family's networks, built from one [`NetSpec`]:
 //!
 //! - **MLP**: the tutorial's fully-connected nets (one hidden layer,
-//!   LeakyReLU 0.2, dropout), as in notebook 01.
+//!   LeakyReLU, dropout), as in notebook 01.
 //! - **DCGAN** (Radford et al. 2016, <https://arxiv.org/abs/1511.06434>):
 //!   G projects `z` to a small feature map and upsamples with stride-2
 //!   transposed convolutions, batch norm and ReLU, ending in Tanh; D
@@ -89,6 +89,9 @@ pub struct NetSpec {
     pub num_classes: i64,
     /// Dropout after the MLPs' hidden layer (the tutorial: 0.5). Unused by DCGAN.
     pub dropout: f64,
+    /// LeakyReLU's negative slope in the MLPs and in DCGAN's D (DCGAN: 0.2;
+    /// the tutorial's `nn.LeakyReLU()` has PyTorch's default, 0.01).
+    pub leaky_slope: f64,
 }
 
 impl Default for NetSpec {
@@ -103,6 +106,7 @@ impl Default for NetSpec {
             conditioning: Conditioning::None,
             num_classes: 10,
             dropout: 0.5,
+            leaky_slope: 0.2,
         }
     }
 }
@@ -133,6 +137,9 @@ impl NetSpec {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config("net.dropout", format!("{} must be in [0, 1)", self.dropout)));
+        }
+        if !(0.0..1.0).contains(&self.leaky_slope) {
+            return Err(Error::config("net.leaky_slope", format!("{} must be in [0, 1)", self.leaky_slope)));
         }
         Ok(())
     }
@@ -282,7 +289,7 @@ impl FamilyGenerator {
             fc.push(Lin::new(&(path / "fc1"), z_in, spec.g_width, false, false));
             fc.push(Lin::new(&(path / "fc2"), spec.g_width, spec.image_dim(), false, false));
         }
-        Self { spec, embed, fc, dropout: Dropout::new(spec.dropout), act: LeakyRelu::new(0.2, path.device()), bn, up }
+        Self { spec, embed, fc, dropout: Dropout::new(spec.dropout), act: LeakyRelu::new(spec.leaky_slope, path.device()), bn, up }
     }
 
     fn input(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
@@ -352,7 +359,17 @@ impl std::fmt::Display for FamilyGenerator {
         let s = &self.spec;
         let cond = if s.is_conditional() { format!(" + label embedding {0}x{0}", s.num_classes) } else { String::new() };
         match s.arch {
-            NetArch::Mlp => write!(f, "MLP generator: z {}{cond} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> {} -> Tanh", s.latent_dim, s.g_width, s.dropout, s.image_dim())?,
+            NetArch::Mlp => {
+                // PyTorch's repr of the tutorial's nn.Sequential, so the two can be compared line by line.
+                let z_in = s.latent_dim + if s.is_conditional() { s.num_classes } else { 0 };
+                writeln!(f, "Generator(  # z {}{cond}", s.latent_dim)?;
+                writeln!(f, "  (0): Linear(in_features={z_in}, out_features={}, bias=True)", s.g_width)?;
+                writeln!(f, "  (1): LeakyReLU(negative_slope={})", s.leaky_slope)?;
+                writeln!(f, "  (2): Dropout(p={})", s.dropout)?;
+                writeln!(f, "  (3): Linear(in_features={}, out_features={}, bias=True)", s.g_width, s.image_dim())?;
+                writeln!(f, "  (4): Tanh()")?;
+                write!(f, ")")?
+            }
             NetArch::Dcgan => {
                 let (stages, side0) = s.dcgan_stages();
                 let mut c = s.g_width << (stages - 1);
@@ -422,7 +439,7 @@ impl FamilyDiscriminator {
             Weight::new(&p, &[spec.num_classes, feature_dim], nn::Init::Randn { mean: 0.0, stdev: 0.02 }, sn)
         });
         let class_head = (spec.conditioning == Conditioning::AuxClassifier).then(|| Lin::new(&(path / "class_head"), feature_dim, spec.num_classes, dcgan, sn));
-        Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(0.2, path.device()), feature_dim, head, projection, class_head }
+        Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(spec.leaky_slope, path.device()), feature_dim, head, projection, class_head }
     }
 
     /// `φ(x)`. `// [n, side²] -> [n, feature_dim]`
@@ -478,7 +495,15 @@ impl std::fmt::Display for FamilyDiscriminator {
             DNorm::Spectral => "spectral norm on every weight",
         };
         match s.arch {
-            NetArch::Mlp => write!(f, "MLP discriminator: {} -> {} -> LeakyReLU(0.2) -> Dropout({}) -> 1", s.image_dim(), s.d_width, s.dropout)?,
+            NetArch::Mlp => {
+                writeln!(f, "Discriminator(")?;
+                writeln!(f, "  (0): Linear(in_features={}, out_features={}, bias=True){}", s.image_dim(), s.d_width, if s.d_norm == DNorm::None { String::new() } else { format!("  # + {:?} norm", s.d_norm) })?;
+                writeln!(f, "  (1): LeakyReLU(negative_slope={})", s.leaky_slope)?;
+                writeln!(f, "  (2): Dropout(p={})", s.dropout)?;
+                writeln!(f, "  (3): Linear(in_features={}, out_features=1, bias=True)", s.d_width)?;
+                writeln!(f, "  (4): Sigmoid()  # applied by the loss, on the logit, as BCE-with-logits")?;
+                write!(f, ")")?
+            }
             NetArch::Dcgan => {
                 write!(f, "DCGAN discriminator: 1x{0}x{0}", s.image_side)?;
                 let mut side = s.image_side;
@@ -486,7 +511,7 @@ impl std::fmt::Display for FamilyDiscriminator {
                     side /= 2;
                     write!(f, " -> Conv 4x4/2 {}x{side}x{side}", s.d_width << i)?;
                 }
-                write!(f, " -> LeakyReLU(0.2) each -> Linear -> 1")?;
+                write!(f, " -> LeakyReLU({}) each -> Linear -> 1", s.leaky_slope)?;
             }
         }
         match s.conditioning {

@@ -112,8 +112,6 @@ pub enum WarningKind {
     DGradExplodes,
     /// G's gradient norm exceeded the limit.
     GGradExplodes,
-    /// A loss was NaN or infinite; training stopped there.
-    NonFinite,
 }
 
 /// A failure check that fired: when first, how often, and what it means.
@@ -156,12 +154,11 @@ impl FailureMonitor {
     }
 
     /// Checks one step; returns the warnings raised for the first time now.
-    pub fn check(&mut self, step: usize, d_loss: f64, g_loss: f64, d_grad: f64, g_grad: f64, d_has_targets: bool) -> Vec<TrainWarning> {
+    /// (A non-finite loss is not a warning: the trainer stops with
+    /// [`Error::Diverged`](crate::Error::Diverged) before it gets here.)
+    pub fn check(&mut self, step: usize, d_loss: f64, _g_loss: f64, d_grad: f64, g_grad: f64, d_has_targets: bool) -> Vec<TrainWarning> {
         let mut fired = Vec::new();
         let c = self.checks;
-        if !(d_loss.is_finite() && g_loss.is_finite()) {
-            fired.push((WarningKind::NonFinite, format!("loss is not finite (D {d_loss}, G {g_loss}): training stopped; lower the learning rates or use a bounded objective")));
-        }
         if d_has_targets && d_loss < c.d_loss_floor {
             self.low_d_run += 1;
             if self.low_d_run == c.window {
@@ -188,10 +185,6 @@ impl FailureMonitor {
             }
         }
         new
-    }
-
-    pub fn stop(&self) -> bool {
-        self.warnings.iter().any(|w| w.kind == WarningKind::NonFinite)
     }
 }
 
@@ -254,10 +247,6 @@ mod tests {
         assert_eq!(w[0].kind, WarningKind::DGradExplodes);
         assert!(m.check(5, 0.5, 1.0, 300.0, 1.0, true).is_empty(), "reported once");
         assert_eq!(m.warnings.iter().find(|w| w.kind == WarningKind::DGradExplodes).unwrap().count, 2);
-        assert!(!m.stop());
-        m.check(6, f64::NAN, 1.0, 1.0, 1.0, true);
-        assert!(m.stop());
-        assert!(m.warnings.last().unwrap().to_string().contains("not finite"));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! use gan_tutorial::metrics::{evaluate_gan, FeatureExtractor};
 //! # fn main() -> gan_tutorial::Result<()> {
 //! let extractor = FeatureExtractor::load_or_train("runs/lenet-features.safetensors", &ClassifierConfig::default())?;
-//! let report = train_vanilla_gan(&VanillaGanConfig::default().with_epochs(2))?;
+//! let report = train_vanilla_gan(&vanilla_config(RunMode::Full).with_epochs(2))?;
 //! let data = embedded()?;
 //! let quality = evaluate_gan(&report.gan, &extractor, &data.train, 2000, 0)?;
 //! println!("{quality}"); // FID 31.2 (2000 generated vs 2000 real, LeNet features); precision ..., recall ...

@@ -215,7 +215,7 @@ pub fn train_discriminator(p_data: &Density, p_g: &Density, grid: &Grid, config:
         let seed = config.seed.wrapping_mul(1_000_003).wrapping_add(step as u64 * 2);
         let real = to_tensor(p_data.sample(b, seed)?);
         let fake = to_tensor(p_g.sample(b, seed + 1)?);
-        let loss = crate::gan::GanLoss::NonSaturating.d_loss(&net.forward(&real), &net.forward(&fake));
+        let loss = crate::gan::objective::bce::d_loss_plain(&net.forward(&real), &net.forward(&fake));
         opt.zero_grad();
         loss.backward();
         opt.step();

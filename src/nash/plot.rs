@@ -335,10 +335,7 @@ impl Drawing for SnapshotsDrawing<'_> {
                     c.label(),
                     c.dist,
                     c.d_steps,
-                    match c.loss {
-                        crate::gan::GanLoss::Minimax => "minimax",
-                        crate::gan::GanLoss::NonSaturating => "non-saturating",
-                    }
+                    c.loss.name()
                 ),
                 ("sans-serif", 14),
             )

@@ -17,7 +17,7 @@ use super::density::{normal, uniform, Density};
 use super::modes::{mode_stats, ModeStats};
 use crate::data::SplitMix64;
 use crate::error::{Error, Result};
-use crate::gan::GanLoss;
+use crate::gan::Objective;
 use crate::notebook::RunMode;
 use crate::optim::{Adam, AdamConfig};
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,7 @@ pub struct Toy2dConfig {
     pub batch_size: usize,
     /// Discriminator steps per generator step (Algorithm 1's k).
     pub d_steps: usize,
-    pub loss: GanLoss,
+    pub loss: Objective,
     /// PacGAN packing: samples the discriminator judges at once (1 = vanilla).
     pub pack: usize,
     pub latent_dim: i64,
@@ -164,7 +164,7 @@ impl Toy2dConfig {
             steps: 3000,
             batch_size: 256,
             d_steps: 1,
-            loss: GanLoss::NonSaturating,
+            loss: Objective::NonSaturating,
             pack: 1,
             latent_dim: 2,
             hidden: 128,
@@ -202,7 +202,7 @@ impl Toy2dConfig {
         self.d_steps = k;
         self
     }
-    pub fn with_loss(mut self, loss: GanLoss) -> Self {
+    pub fn with_loss(mut self, loss: Objective) -> Self {
         self.loss = loss;
         self
     }
@@ -225,7 +225,7 @@ impl Toy2dConfig {
         if self.d_steps != 1 {
             parts.push(format!("k = {}", self.d_steps));
         }
-        if self.loss == GanLoss::Minimax {
+        if self.loss == Objective::Minimax {
             parts.push("minimax".to_string());
         }
         if parts.is_empty() {
@@ -244,6 +244,9 @@ impl Toy2dConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
+        if !self.loss.is_probability() {
+            return Err(Error::config("loss", format!("{}: the toy GAN's D outputs a probability; use minimax or non-saturating", self.loss.name())));
+        }
         let positive = [("steps", self.steps), ("batch_size", self.batch_size), ("d_steps", self.d_steps), ("pack", self.pack), ("eval_samples", self.eval_samples)];
         for (name, v) in positive {
             if v == 0 {
@@ -407,7 +410,7 @@ pub fn train_toy_gan(config: &Toy2dConfig) -> Result<Toy2dReport> {
             let real = points_tensor(&config.dist.sample(config.batch_size, data_seed)?, device);
             let fake = nets.g.forward(&Tensor::randn([b, config.latent_dim], (Kind::Float, device))).detach();
             let real_logits = nets.d_logits(&real);
-            let d_loss = config.loss.d_loss(&real_logits, &nets.d_logits(&fake));
+            let d_loss = crate::gan::objective::bce::d_loss_plain(&real_logits, &nets.d_logits(&fake));
             opt_d.zero_grad();
             d_loss.backward();
             opt_d.step();

@@ -9,7 +9,7 @@
 //! ```
 use super::toy2d::{points_tensor, Nets, Toy2d};
 use crate::error::{Error, Result};
-use crate::gan::GanLoss;
+use crate::gan::Objective;
 use crate::notebook::RunMode;
 use crate::optim::{Adam, AdamConfig};
 use serde::{Deserialize, Serialize};
@@ -87,15 +87,15 @@ pub fn vanishing_gradients(config: &VanishingConfig) -> Result<VanishingReport> 
             r.d_step.push(step);
             r.d_fake.push(logits.sigmoid().mean(None).double_value(&[]));
             r.d_real.push(tch::no_grad(|| nets.d_logits(&real_eval).sigmoid().mean(None).double_value(&[])));
-            r.grad_minimax.push(grad_norm(&GanLoss::Minimax.g_loss(&logits), &g_params)?);
-            r.grad_non_saturating.push(grad_norm(&GanLoss::NonSaturating.g_loss(&logits), &g_params)?);
+            r.grad_minimax.push(grad_norm(&Objective::Minimax.g_loss(&logits), &g_params)?);
+            r.grad_non_saturating.push(grad_norm(&Objective::NonSaturating.g_loss(&logits), &g_params)?);
         }
         if step == config.d_steps {
             break;
         }
         let real = points_tensor(&config.dist.sample(config.batch_size, config.seed.wrapping_add(step as u64 + 1))?, device);
         let fake = tch::no_grad(|| nets.g.forward(&Tensor::randn([b, config.latent_dim], (Kind::Float, device))));
-        let loss = GanLoss::NonSaturating.d_loss(&nets.d_logits(&real), &nets.d_logits(&fake));
+        let loss = crate::gan::objective::bce::d_loss_plain(&nets.d_logits(&real), &nets.d_logits(&fake));
         opt_d.zero_grad();
         loss.backward();
         opt_d.step();

@@ -1,10 +1,10 @@
 //! Why the generator does not minimise the game as written: the minimax loss
 //! `log(1 - D(G(z)))` against the non-saturating `-log D(G(z))`, and the size
 //! of each one's gradient, as functions of D(G(z)). Computed with the crate's
-//! own losses ([`GanLoss::g_loss`]) and libtorch's autograd, not drawn by hand.
+//! own losses ([`Objective::g_loss`]) and libtorch's autograd, not drawn by hand.
 use super::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::error::Result;
-use crate::gan::GanLoss;
+use crate::gan::Objective;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use tch::{Kind, Tensor};
@@ -12,7 +12,7 @@ use tch::{Kind, Tensor};
 /// One generator loss evaluated on a grid of discriminator outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectiveCurve {
-    pub loss: GanLoss,
+    pub loss: Objective,
     /// D(G(z)) in (0, 1).
     pub d_fake: Vec<f64>,
     /// The loss of one sample with that D(G(z)).
@@ -22,7 +22,7 @@ pub struct ObjectiveCurve {
 }
 
 /// Evaluates `loss` at `n` values of D(G(z)) spread evenly over [0.005, 0.995].
-pub fn generator_objective(loss: GanLoss, n: usize) -> Result<ObjectiveCurve> {
+pub fn generator_objective(loss: Objective, n: usize) -> Result<ObjectiveCurve> {
     let n = n.max(2);
     let d_fake: Vec<f64> = (0..n).map(|i| 0.005 + 0.99 * i as f64 / (n - 1) as f64).collect();
     let mut value = Vec::with_capacity(n);
@@ -42,7 +42,7 @@ pub fn generator_objective(loss: GanLoss, n: usize) -> Result<ObjectiveCurve> {
 /// gradient. Early in training D rejects fakes (D(G(z)) near 0), where the
 /// minimax gradient vanishes and the non-saturating one is largest.
 pub fn plot_generator_objectives() -> Result<Figure> {
-    let curves = [generator_objective(GanLoss::Minimax, 199)?, generator_objective(GanLoss::NonSaturating, 199)?];
+    let curves = [generator_objective(Objective::Minimax, 199)?, generator_objective(Objective::NonSaturating, 199)?];
     Figure::render(900, 380, &ObjectivesDrawing { curves })
 }
 
@@ -50,10 +50,11 @@ struct ObjectivesDrawing {
     curves: [ObjectiveCurve; 2],
 }
 
-fn name(loss: GanLoss) -> (&'static str, RGBColor) {
+fn name(loss: Objective) -> (&'static str, RGBColor) {
     match loss {
-        GanLoss::Minimax => ("minimax: log(1 - D(G(z)))", RGBColor(214, 39, 40)),
-        GanLoss::NonSaturating => ("non-saturating: -log D(G(z))", RGBColor(31, 119, 180)),
+        Objective::Minimax => ("minimax: log(1 - D(G(z)))", RGBColor(214, 39, 40)),
+        Objective::NonSaturating => ("non-saturating: -log D(G(z))", RGBColor(31, 119, 180)),
+        other => (other.name(), RGBColor(90, 90, 90)),
     }
 }
 
@@ -104,8 +105,8 @@ mod tests {
     #[test]
     fn curves_match_closed_forms() {
         // d/dl log(1 - sigmoid(l)) = -sigmoid(l) = -D;  d/dl -log sigmoid(l) = -(1 - D).
-        let mm = generator_objective(GanLoss::Minimax, 11).unwrap();
-        let ns = generator_objective(GanLoss::NonSaturating, 11).unwrap();
+        let mm = generator_objective(Objective::Minimax, 11).unwrap();
+        let ns = generator_objective(Objective::NonSaturating, 11).unwrap();
         for i in 0..11 {
             let d = mm.d_fake[i];
             assert!((mm.value[i] - (1.0 - d).ln()).abs() < 1e-9, "minimax value at D = {d}");

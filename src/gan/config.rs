@@ -1,0 +1,555 @@
+//! What a GAN run is: the family's named presets ([`Variant`]) and every
+//! setting of the one trainer ([`GanConfig`]), serialised as `config.json`
+//! beside a run's outputs.
+//!
+//! The tutorial's vanilla GAN (notebook 01) is the [`Variant::Vanilla`]
+//! preset: its MLPs (LeakyReLU 0.01, PyTorch's default slope), Adam 1e-3,
+//! batch 128, uniform codes, and its step order ([`StepOrder::GFirst`]: a G
+//! step, then a D step on the same fakes, keeping the last partial batch).
+use super::latent::LatentDist;
+use super::model::{Discriminator, Gan, Generator};
+use super::nets::{Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetArch, NetSpec};
+use super::objective::Objective;
+use super::tips::{FailureChecks, Tips};
+use crate::data::DataSource;
+use crate::error::{Error, Result};
+use crate::notebook::RunMode;
+use crate::optim::OptimizerKind;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use tch::{nn, Device};
+
+/// The named members of the family, each a preset of [`GanConfig`] with the
+/// settings of its paper (scaled to MNIST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// The tutorial's MLPs (LeakyReLU 0.01, dropout 0.5), non-saturating BCE,
+    /// Adam 1e-3, batch 128, uniform z, seed 123, 100 epochs, G step first.
+    Vanilla,
+    /// DCGAN: strided convolutions, batch norm, Adam 2e-4 β₁ 0.5, N(0, I) codes.
+    Dcgan,
+    /// LSGAN: DCGAN's nets with the least-squares objective.
+    Lsgan,
+    /// WGAN: a DCGAN critic, weights clipped to ±0.01, RMSprop 5e-5, 5 critic steps per G step.
+    Wgan,
+    /// WGAN-GP: layer norm in the critic, λ = 10, Adam 1e-4 β = (0, 0.9), 5 critic steps.
+    WganGp,
+    /// SNGAN: spectral norm on every D weight, hinge loss, Adam 2e-4 β = (0.5, 0.999).
+    Sngan,
+    /// Conditional DCGAN with a projection discriminator.
+    Cgan,
+    /// AC-GAN: conditional G, D with an auxiliary classifier.
+    Acgan,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 8] = [Variant::Vanilla, Variant::Dcgan, Variant::Lsgan, Variant::Wgan, Variant::WganGp, Variant::Sngan, Variant::Cgan, Variant::Acgan];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Vanilla => "vanilla",
+            Variant::Dcgan => "dcgan",
+            Variant::Lsgan => "lsgan",
+            Variant::Wgan => "wgan",
+            Variant::WganGp => "wgan-gp",
+            Variant::Sngan => "sngan",
+            Variant::Cgan => "cgan",
+            Variant::Acgan => "acgan",
+        }
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let key = s.to_ascii_lowercase().replace('_', "-");
+        Variant::ALL.into_iter().find(|v| v.name() == key || v.name().replace('-', "") == key).ok_or_else(|| {
+            let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+            Error::config("variant", format!("`{s}` is not a GAN variant: use one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// The order of the two players' updates within one iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOrder {
+    /// D (critic) first, on the real batch and fresh fakes; then, every
+    /// `n_dis`-th iteration, G on fresh codes (DCGAN's and WGAN's papers).
+    DFirst,
+    /// The tutorial's loop: G first on fresh codes, then D on the real batch
+    /// and the *same* fakes, detached (one generator pass per iteration).
+    GFirst,
+}
+
+/// Everything a run is, serialised beside its outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GanConfig {
+    /// The preset this config started from.
+    pub variant: Variant,
+    /// A label for tables and file names (the preset's name by default).
+    pub name: String,
+    pub seed: u64,
+    pub num_epochs: usize,
+    /// When set, the run's length in iterations (D steps), whatever `num_epochs` says.
+    pub max_steps: Option<usize>,
+    pub batch_size: usize,
+    /// Drop each epoch's last, smaller batch (PyTorch's DataLoader keeps it by default).
+    pub drop_last: bool,
+    pub step_order: StepOrder,
+    pub net: NetSpec,
+    pub objective: Objective,
+    /// WGAN's clipping bound c.
+    pub weight_clip: f64,
+    /// WGAN-GP's λ.
+    pub gp_lambda: f64,
+    /// Weight of AC-GAN's class loss in both players' losses.
+    pub aux_weight: f64,
+    pub optimizer_g: OptimizerKind,
+    pub optimizer_d: OptimizerKind,
+    pub lr_g: f64,
+    pub lr_d: f64,
+    /// D (critic) steps per G step.
+    pub n_dis: usize,
+    pub latent: LatentDist,
+    pub tips: Tips,
+    pub checks: FailureChecks,
+    pub data: DataSource,
+    /// Train on the first this many training images only (None: all).
+    pub max_train: Option<usize>,
+    pub device: Option<String>,
+    pub num_fixed_samples: usize,
+    /// Epochs (1-based) after which fixed-noise samples are kept; the last always is.
+    pub sample_epochs: Vec<usize>,
+    /// A progress line every this many epochs (0: quiet).
+    pub print_every: usize,
+    /// When the run records into a directory: a checkpoint every this many
+    /// steps (0: only at the end).
+    pub checkpoint_every: usize,
+    /// Where the run records as it trains (config.json first, metrics.jsonl
+    /// a line per step, checkpoints); `None`: nowhere. Not part of
+    /// `config.json`: a run's record does not name the machine's paths.
+    #[serde(skip)]
+    pub record_dir: Option<PathBuf>,
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        GanConfig::variant(Variant::Dcgan)
+    }
+}
+
+impl GanConfig {
+    /// The preset of a named variant.
+    pub fn variant(v: Variant) -> Self {
+        let dcgan_net = NetSpec { arch: NetArch::Dcgan, g_width: 64, d_width: 64, d_norm: DNorm::Batch, ..Default::default() };
+        let adam = |beta1, beta2| OptimizerKind::Adam { beta1, beta2 };
+        let base = GanConfig {
+            variant: v,
+            name: v.name().to_string(),
+            seed: 0,
+            num_epochs: 5,
+            max_steps: None,
+            batch_size: 64,
+            drop_last: true,
+            step_order: StepOrder::DFirst,
+            net: dcgan_net,
+            objective: Objective::NonSaturating,
+            weight_clip: 0.01,
+            gp_lambda: 10.0,
+            aux_weight: 1.0,
+            optimizer_g: adam(0.5, 0.999),
+            optimizer_d: adam(0.5, 0.999),
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            n_dis: 1,
+            latent: LatentDist::Gaussian,
+            tips: Tips::default(),
+            checks: FailureChecks::default(),
+            data: DataSource::Embedded,
+            max_train: None,
+            device: None,
+            num_fixed_samples: 64,
+            sample_epochs: vec![1],
+            print_every: 1,
+            checkpoint_every: 0,
+            record_dir: None,
+        };
+        match v {
+            Variant::Vanilla => GanConfig {
+                seed: 123,
+                num_epochs: 100,
+                net: NetSpec { leaky_slope: 0.01, ..NetSpec::default() },
+                optimizer_g: adam(0.9, 0.999),
+                optimizer_d: adam(0.9, 0.999),
+                lr_g: 1e-3,
+                lr_d: 1e-3,
+                latent: LatentDist::Uniform,
+                batch_size: 128,
+                drop_last: false,
+                step_order: StepOrder::GFirst,
+                num_fixed_samples: 16,
+                sample_epochs: vec![1, 10, 25, 50, 75, 100],
+                print_every: 10,
+                ..base
+            },
+            Variant::Dcgan => base,
+            Variant::Lsgan => GanConfig { objective: Objective::LeastSquares, ..base },
+            Variant::Wgan => GanConfig {
+                objective: Objective::Wasserstein,
+                optimizer_g: OptimizerKind::RmsProp,
+                optimizer_d: OptimizerKind::RmsProp,
+                lr_g: 5e-5,
+                lr_d: 5e-5,
+                n_dis: 5,
+                ..base
+            },
+            Variant::WganGp => GanConfig {
+                objective: Objective::WassersteinGp,
+                net: NetSpec { d_norm: DNorm::Layer, ..dcgan_net },
+                optimizer_g: adam(0.0, 0.9),
+                optimizer_d: adam(0.0, 0.9),
+                lr_g: 1e-4,
+                lr_d: 1e-4,
+                n_dis: 5,
+                ..base
+            },
+            Variant::Sngan => GanConfig { objective: Objective::Hinge, net: NetSpec { d_norm: DNorm::Spectral, ..dcgan_net }, ..base },
+            Variant::Cgan => GanConfig { net: NetSpec { conditioning: Conditioning::Projection, ..dcgan_net }, ..base },
+            Variant::Acgan => GanConfig { net: NetSpec { conditioning: Conditioning::AuxClassifier, ..dcgan_net }, ..base },
+        }
+    }
+
+    /// A config from JSON (a bare config, or a run's `config.json` holding
+    /// `{"config": ..., "runtime": ...}`): its fields over `variant`'s preset,
+    /// nested objects field by field, so a partial file means "the preset,
+    /// except these". A file made from another variant is refused.
+    pub fn from_json_over_preset(variant: Variant, text: &str) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::config("config", format!("not JSON: {e}")))?;
+        let v = match v.get("config") {
+            Some(inner) if v.get("runtime").is_some() => inner.clone(),
+            _ => v,
+        };
+        if !v.is_object() {
+            return Err(Error::config("config", "must be a JSON object of settings (field names as in config.json)"));
+        }
+        if let Some(file_variant) = v.get("variant") {
+            let file_variant: Variant = serde_json::from_value(file_variant.clone()).map_err(|e| Error::config("variant", e.to_string()))?;
+            if file_variant != variant {
+                return Err(Error::config("variant", format!("the file is a {file_variant} config but {variant} was asked for: run `train {file_variant}` with it, or drop its \"variant\" field")));
+            }
+        }
+        let mut merged = serde_json::to_value(GanConfig::variant(variant))?;
+        merge_json(&mut merged, &v);
+        serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))
+    }
+
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn with_epochs(mut self, n: usize) -> Self {
+        self.num_epochs = n;
+        self.max_steps = None;
+        self
+    }
+    /// Train for `steps` iterations, however many epochs that takes.
+    pub fn with_steps(mut self, steps: usize) -> Self {
+        self.max_steps = Some(steps);
+        self
+    }
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+    pub fn with_objective(mut self, o: Objective) -> Self {
+        self.objective = o;
+        self
+    }
+    pub fn with_d_norm(mut self, n: DNorm) -> Self {
+        self.net.d_norm = n;
+        self
+    }
+    pub fn with_arch(mut self, arch: NetArch) -> Self {
+        self.net.arch = arch;
+        self
+    }
+    /// G's and D's widths (MLP hidden units, DCGAN base channels).
+    pub fn with_widths(mut self, g: i64, d: i64) -> Self {
+        self.net.g_width = g;
+        self.net.d_width = d;
+        self
+    }
+    pub fn with_image_side(mut self, side: i64) -> Self {
+        self.net.image_side = side;
+        self
+    }
+    pub fn with_lrs(mut self, lr_g: f64, lr_d: f64) -> Self {
+        self.lr_g = lr_g;
+        self.lr_d = lr_d;
+        self
+    }
+    pub fn with_n_dis(mut self, n: usize) -> Self {
+        self.n_dis = n;
+        self
+    }
+    pub fn with_latent(mut self, l: LatentDist) -> Self {
+        self.latent = l;
+        self
+    }
+    pub fn with_tips(mut self, tips: Tips) -> Self {
+        self.tips = tips;
+        self
+    }
+    pub fn with_label_smoothing(mut self, s: f64) -> Self {
+        self.tips.label_smoothing = s;
+        self
+    }
+    pub fn with_label_flip(mut self, p: f64) -> Self {
+        self.tips.label_flip = p;
+        self
+    }
+    pub fn with_instance_noise(mut self, std: f64) -> Self {
+        self.tips.instance_noise = std;
+        self
+    }
+    pub fn with_data(mut self, data: DataSource) -> Self {
+        self.data = data;
+        self
+    }
+    pub fn with_max_train(mut self, n: usize) -> Self {
+        self.max_train = Some(n);
+        self
+    }
+    pub fn with_device(mut self, d: impl Into<String>) -> Self {
+        self.device = Some(d.into());
+        self
+    }
+    pub fn with_print_every(mut self, n: usize) -> Self {
+        self.print_every = n;
+        self
+    }
+    pub fn with_fixed_samples(mut self, n: usize) -> Self {
+        self.num_fixed_samples = n;
+        self
+    }
+    /// Records the run into `dir` as it trains (config.json, metrics.jsonl,
+    /// checkpoints), with a checkpoint every `every` steps (0: only at the end).
+    pub fn with_checkpoints(mut self, dir: impl Into<PathBuf>, every: usize) -> Self {
+        self.record_dir = Some(dir.into());
+        self.checkpoint_every = every;
+        self
+    }
+    pub fn with_step_order(mut self, order: StepOrder) -> Self {
+        self.step_order = order;
+        self
+    }
+    pub fn with_drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
+    }
+    pub fn with_sample_epochs(mut self, epochs: Vec<usize>) -> Self {
+        self.sample_epochs = epochs;
+        self
+    }
+    /// The same learning rate for both networks.
+    pub fn with_lr(self, lr: f64) -> Self {
+        self.with_lrs(lr, lr)
+    }
+    pub fn with_data_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.with_data(DataSource::Dir(dir.into()))
+    }
+
+    /// In [`RunMode::Quick`] (CI): at most `quick_steps` iterations; the rest as set.
+    pub fn for_mode(self, mode: RunMode, quick_steps: usize) -> Self {
+        if mode.is_quick() && self.max_steps.is_none_or(|s| s > quick_steps) { self.with_steps(quick_steps) } else { self }
+    }
+
+    /// Checks every setting, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        self.net.validate()?;
+        self.tips.validate(self.objective)?;
+        for (name, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d), ("weight_clip", self.weight_clip), ("gp_lambda", self.gp_lambda)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(name, format!("{v} must be a positive number")));
+            }
+        }
+        if !(self.aux_weight.is_finite() && self.aux_weight >= 0.0) {
+            return Err(Error::config("aux_weight", format!("{} must be >= 0", self.aux_weight)));
+        }
+        if self.batch_size < 2 {
+            return Err(Error::config("batch_size", format!("{}: use at least 2 (batch norm needs more than one sample)", self.batch_size)));
+        }
+        if self.n_dis == 0 {
+            return Err(Error::config("n_dis", "take at least one D step per G step"));
+        }
+        if self.step_order == StepOrder::GFirst && self.n_dis != 1 {
+            return Err(Error::config("step_order", format!("g-first shares one batch of fakes between the G and the D step, so n_dis must be 1 (it is {}): use d-first for several D steps per G step", self.n_dis)));
+        }
+        if self.step_order == StepOrder::GFirst && self.net.is_conditional() {
+            return Err(Error::config("step_order", "g-first is the tutorial's unconditional loop: use d-first for conditional GANs"));
+        }
+        if (self.num_epochs == 0 && self.max_steps.is_none()) || self.max_steps == Some(0) {
+            return Err(Error::config("num_epochs / max_steps", "train for at least one step"));
+        }
+        if self.num_fixed_samples == 0 {
+            return Err(Error::config("num_fixed_samples", "keep at least one sample image"));
+        }
+        if self.objective == Objective::WassersteinGp && self.net.d_norm == DNorm::Batch {
+            return Err(Error::config("net.d_norm", "batch norm in a WGAN-GP critic makes the per-sample penalty invalid (Gulrajani et al. §4): use layer, none or spectral"));
+        }
+        if self.max_train == Some(0) {
+            return Err(Error::config("max_train", "train on at least one image"));
+        }
+        Ok(())
+    }
+
+    pub fn resolve_device(&self) -> Result<Device> {
+        crate::device::resolve(self.device.as_deref())
+    }
+
+    /// Both networks, initialised from the seed.
+    pub fn build_gan(&self, device: Device) -> Gan {
+        tch::manual_seed(self.seed as i64);
+        let g_vs = nn::VarStore::new(device);
+        let d_vs = nn::VarStore::new(device);
+        let generator: Box<dyn Generator> = Box::new(FamilyGenerator::new(&g_vs.root(), self.net));
+        let discriminator: Box<dyn Discriminator> = Box::new(FamilyDiscriminator::new(&d_vs.root(), self.net));
+        Gan { g_vs, d_vs, generator, discriminator, latent: self.latent }
+    }
+
+    /// The settings that define the training (not its length, printing or
+    /// checkpointing): a checkpoint resumes only under the same ones.
+    pub(crate) fn identity(&self) -> GanConfig {
+        GanConfig {
+            num_epochs: 0,
+            max_steps: None,
+            print_every: 0,
+            sample_epochs: vec![],
+            checkpoint_every: 0,
+            record_dir: None,
+            device: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for GanConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = &self.net;
+        writeln!(f, "name            {}", self.name)?;
+        writeln!(f, "seed            {}", self.seed)?;
+        match self.max_steps {
+            Some(s) => writeln!(f, "length          {s} iterations")?,
+            None => writeln!(f, "length          {} epochs", self.num_epochs)?,
+        }
+        writeln!(f, "batch size      {}{}", self.batch_size, if self.drop_last { " (last partial batch dropped)" } else { " (last partial batch kept)" })?;
+        let order = match self.step_order {
+            StepOrder::DFirst => "D first on fresh fakes, then G",
+            StepOrder::GFirst => "G first, then D on the same fakes (the tutorial's)",
+        };
+        writeln!(f, "step order      {order}")?;
+        let arch = match n.arch {
+            NetArch::Mlp => "MLP",
+            NetArch::Dcgan => "DCGAN",
+        };
+        match n.arch {
+            NetArch::Mlp => writeln!(f, "networks        {arch}, hidden G {} / D {}, LeakyReLU({}), dropout {}, {4}x{4} images", n.g_width, n.d_width, n.leaky_slope, n.dropout, n.image_side)?,
+            NetArch::Dcgan => writeln!(f, "networks        {arch}, widths G {} / D {}, {2}x{2} images", n.g_width, n.d_width, n.image_side)?,
+        }
+        let norm = match n.d_norm {
+            DNorm::None => "none",
+            DNorm::Batch => "batch norm",
+            DNorm::Layer => "layer norm",
+            DNorm::Spectral => "spectral norm",
+        };
+        writeln!(f, "D normalisation {norm}")?;
+        let cond = match n.conditioning {
+            Conditioning::None => "none",
+            Conditioning::Projection => "labels: embedding in G, projection in D",
+            Conditioning::AuxClassifier => "labels: embedding in G, auxiliary classifier in D (AC-GAN)",
+        };
+        writeln!(f, "conditioning    {cond}")?;
+        let extra = match self.objective {
+            Objective::Wasserstein => format!(", weights clipped to ±{}", self.weight_clip),
+            Objective::WassersteinGp => format!(", gradient penalty λ = {}", self.gp_lambda),
+            _ => String::new(),
+        };
+        writeln!(f, "objective       {}{extra}", self.objective)?;
+        writeln!(f, "optimisers      G {} lr {} / D {} lr {}", self.optimizer_g, self.lr_g, self.optimizer_d, self.lr_d)?;
+        writeln!(f, "D steps per G   {}", self.n_dis)?;
+        let latent = match self.latent {
+            LatentDist::Uniform => "uniform on [-1, 1]",
+            LatentDist::Gaussian => "standard normal",
+        };
+        writeln!(f, "latent z        {} dimensions, {latent}", n.latent_dim)?;
+        for t in self.tips.describe() {
+            writeln!(f, "tip             {t}")?;
+        }
+        write!(f, "data            {}{}", self.data, self.max_train.map(|m| format!(", first {m} training images")).unwrap_or_default())
+    }
+}
+
+/// `over`'s fields written into `base`, objects merged key by key.
+fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge_json(slot, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_read_over_the_named_variants_preset() {
+        // A partial file keeps the named preset's other settings, nested objects included.
+        let c = GanConfig::from_json_over_preset(Variant::Wgan, r#"{"lr_d": 0.001, "net": {"g_width": 16}}"#).unwrap();
+        let want = GanConfig { lr_d: 0.001, net: NetSpec { g_width: 16, ..GanConfig::variant(Variant::Wgan).net }, ..GanConfig::variant(Variant::Wgan) };
+        assert_eq!(c, want);
+        assert_eq!((c.objective, c.n_dis, c.net.arch), (Objective::Wasserstein, 5, NetArch::Dcgan));
+        // A run's config.json ({"config", "runtime"}) repeats the run, seed included.
+        let saved = GanConfig::variant(Variant::Vanilla).with_seed(9).with_steps(20);
+        let record = serde_json::json!({"config": saved, "runtime": {"threads": 2}}).to_string();
+        assert_eq!(GanConfig::from_json_over_preset(Variant::Vanilla, &record).unwrap(), saved);
+        // Another variant's file is refused, naming both.
+        let e = GanConfig::from_json_over_preset(Variant::Dcgan, &record).unwrap_err().to_string();
+        assert!(e.contains("vanilla config") && e.contains("dcgan was asked"), "{e}");
+        // Arrays, unknown fields and non-JSON are refused.
+        assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "[1, 2]").unwrap_err().to_string().contains("JSON object"));
+        assert!(GanConfig::from_json_over_preset(Variant::Dcgan, r#"{"lr": 1}"#).unwrap_err().to_string().contains("lr"));
+        assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "{").unwrap_err().to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn g_first_needs_one_d_step_and_no_labels() {
+        let e = GanConfig::variant(Variant::Vanilla).with_n_dis(2).validate().unwrap_err().to_string();
+        assert!(e.contains("step_order") && e.contains("n_dis"), "{e}");
+        let e = GanConfig::variant(Variant::Cgan).with_step_order(StepOrder::GFirst).validate().unwrap_err().to_string();
+        assert!(e.contains("conditional"), "{e}");
+        let table = GanConfig::variant(Variant::Vanilla).to_string();
+        assert!(table.contains("LeakyReLU(0.01)") && table.contains("G first") && table.contains("kept"), "{table}");
+    }
+}
