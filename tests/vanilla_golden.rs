@@ -13,7 +13,7 @@
 //! before the G step changes the losses by ~0.4, so 1e-9 separates "the same
 //! algorithm" from "another one" by many orders of magnitude.
 use gan_tutorial::data::embedded;
-use gan_tutorial::gan::{update_d, update_g, Conditioning, DNorm, Gan, GanConfig, Generator, LatentDist, NetArch, Objective, Tips, Variant};
+use gan_tutorial::gan::{update_d, update_g, Conditioning, DNorm, Gan, GanConfig, LatentDist, NetArch, Objective, Tips, Variant};
 use gan_tutorial::optim::{Optimizer, OptimizerKind};
 use std::collections::HashMap;
 use std::path::Path;
