@@ -585,7 +585,7 @@ pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut
     let patch = train_patch(&lenet, &xp, &PatchConfig { seed: config.patch.seed ^ config.seed, ..config.patch })?;
     let o = evaluate_attack(&patch, &lenet, &lenet, &x, &y, config.seed)?;
     let mut random = patch.clone();
-    let mut rng = crate::data::SplitMix64::new(config.seed ^ 0x5EED);
+    let mut rng = crate::rng::SplitMix64::new(config.seed ^ 0x5EED);
     random.pixels.iter_mut().for_each(|p| *p = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32);
     let r = evaluate_attack(&random, &lenet, &lenet, &x, &y, config.seed)?;
     let mut by_side = Vec::new();

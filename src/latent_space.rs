@@ -25,10 +25,10 @@
 //! # Shapes
 //! A code is `[d]` or `[1, d]`; a path of `steps` codes is `[steps, d]`.
 use crate::classifier::Classifier;
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use crate::gan::{Gan, LatentDist};
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 

@@ -34,9 +34,10 @@ pub mod nash;
 pub mod notebook;
 pub mod optim;
 pub mod plot;
+pub mod rng;
 pub mod run;
 
-pub use device::{device, device_name, parse_device, DEVICE_ENV};
+pub use device::{device, device_name, parse_device, runtime_info, DEVICE_ENV};
 /// The tch this crate is built on, so that notebook cells (which depend on
 /// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
 pub use tch;
@@ -76,24 +77,6 @@ pub mod prelude {
     pub use crate::gan::{compare_runs, Comparison, Judge};
 }
 
-/// Facts about the libtorch this program runs on, for run records and bug reports.
-pub fn runtime_info() -> serde_json::Value {
-    serde_json::json!({
-        "tch": "0.26",
-        "built_against": option_env!("GAN_TUTORIAL_LIBTORCH_LIB"),
-        "cuda_available": tch::Cuda::is_available(),
-        "cuda_devices": tch::Cuda::device_count(),
-        "cudnn_available": tch::Cuda::cudnn_is_available(),
-        "threads": tch::get_num_threads(),
-    })
-}
-
-/// libtorch's random generator is global to the process and unit tests run
-/// on several threads: a test that checks "same seed, same numbers", and
-/// every test that draws from the generator while such a test could run,
-/// holds this lock.
+/// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.
 #[cfg(test)]
-pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use rng::torch_rng_lock;

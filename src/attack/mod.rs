@@ -27,7 +27,7 @@ pub use patch::{train_patch, AdversarialPatch, PatchConfig};
 pub use pgd::Pgd;
 
 use crate::classifier::{logits_batched, Model};
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};

@@ -8,7 +8,7 @@
 //! but in L0: it touches `side²` of 784 pixels. Think of a sticker.
 use super::{check_inputs, Attack, Target};
 use crate::classifier::Model;
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};

@@ -1,6 +1,6 @@
 //! What a training run leaves: plain numbers (never tensors with graphs), the
 //! epoch structure, and fixed-noise samples over time.
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use serde::{Deserialize, Serialize};
 
 /// One training iteration's numbers (one line of `metrics.jsonl`).

@@ -32,7 +32,7 @@ pub use frechet::{frechet_distance, frechet_distance_features, sqrtm_psd, trace_
 pub use precision_recall::{knn_radii, precision_recall, PrecisionRecall, DEFAULT_K};
 
 use crate::classifier::Classifier;
-use crate::data::permutation;
+use crate::rng::permutation;
 use crate::error::{Error, Result};
 use crate::gan::Gan;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! sweeps and latent arithmetic (see [`crate::latent_space`]).
 use super::figure::{ensure_font, plot_err, Figure};
 use super::grid::{grid_rgb, GridOptions};
-use super::images::ImageBatch;
+use crate::data::ImageBatch;
 use crate::error::{Error, Result};
 use crate::latent_space::LatentArithmetic;
 use plotters::prelude::*;

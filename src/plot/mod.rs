@@ -5,7 +5,6 @@ pub mod attacks;
 pub mod family;
 pub mod figure;
 pub mod grid;
-pub mod images;
 pub mod latent;
 pub mod losses;
 pub mod objectives;
@@ -14,7 +13,9 @@ pub mod samples;
 pub use attacks::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialExamples};
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
-pub use images::{ImageBatch, ToImages};
+/// The image batch type lives on the base floor ([`crate::data::images`]);
+/// re-exported so that `plot::ImageBatch` and `plot::images` still work.
+pub use crate::data::images::{self, ImageBatch, ToImages};
 pub use latent::{plot_interpolation, plot_latent_arithmetic};
 pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
 pub use objectives::{generator_objective, plot_generator_objectives, ObjectiveCurve};

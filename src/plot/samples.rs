@@ -4,7 +4,7 @@ use super::figure::{ensure_font, plot_err, Figure};
 use super::grid::{grid_rgb, GridOptions};
 use crate::error::{Error, Result};
 use crate::gan::TrainHistory;
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use plotters::prelude::*;
 
 /// Every kept snapshot of the run's fixed noise as a grid of `nrow` images per
