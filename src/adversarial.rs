@@ -5,7 +5,7 @@
 //! - [`attack_study`]: every attack at every ε against every defense on the
 //!   same test digits, plus targeted attacks, transfer between the two
 //!   architectures and an adversarial patch, all as plain serialisable numbers;
-//!   [`plot_accuracy_vs_eps`](crate::plot::plot_accuracy_vs_eps) draws them.
+//!   [`plot_accuracy_vs_eps`] draws them (figures: `adversarial/plot.rs`).
 //!
 //! ```no_run
 //! use gan_tutorial::prelude::*;
@@ -17,6 +17,10 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod plot;
+
+pub use self::plot::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialExamples};
+
 use crate::attack::{
     evaluate_attack, outcome, perturb_batched, train_patch, Attack, AttackOutcome, Bim, Fgsm, PatchConfig, Pgd, Target,
 };
@@ -27,7 +31,7 @@ use crate::data::MnistData;
 use crate::defense::{Defended, InputTransform, Tempered};
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
-use crate::plot::{plot_adversarial_examples, AdversarialExamples, Figure};
+use crate::plot::Figure;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::Device;

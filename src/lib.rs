@@ -22,6 +22,7 @@
 pub mod adversarial;
 pub mod attack;
 pub mod classifier;
+pub mod compare;
 pub mod data;
 pub mod defense;
 pub mod device;
@@ -45,7 +46,8 @@ pub use error::{Error, Result};
 pub use gan::{resume_gan, train_gan, train_vanilla_gan, train_vanilla_gan_with, GanConfig, GanReport, TrainReport, VanillaGanConfig, Variant};
 pub use nash::{nash_demo, NashConfig, NashReport};
 pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
-pub use plot::{image_grid, plot_losses, Figure};
+pub use gan::plot_losses;
+pub use plot::{image_grid, Figure};
 
 /// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
 pub mod prelude {
@@ -58,23 +60,21 @@ pub mod prelude {
         VanillaGanConfig,
     };
     pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, Tips, Variant};
-    pub use crate::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
-    pub use crate::plot::{
-        image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
-        GridOptions, ImageBatch, LossPlotOptions,
-    };
+    pub use crate::compare::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+    pub use crate::plot::{image_grid, image_grid_with, Figure, GridOptions, ImageBatch};
+    pub use crate::gan::{plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, LossPlotOptions};
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
     pub use crate::run::save_run;
     pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
     pub use crate::defense::InputTransform;
-    pub use crate::plot::{plot_accuracy_vs_eps, plot_adversarial_examples};
+    pub use crate::adversarial::{plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use tch::{self, Device, Kind, Tensor};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
     pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
-    pub use crate::plot::{plot_interpolation, plot_latent_arithmetic};
-    pub use crate::gan::{compare_runs, Comparison, Judge};
+    pub use crate::latent_space::{plot_interpolation, plot_latent_arithmetic};
+    pub use crate::compare::{compare_runs, Comparison, Judge};
 }
 
 /// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.

@@ -12,7 +12,8 @@
 //! ```
 use crate::error::{Error, Result};
 use crate::gan::{EpochStats, StepLog, TrainObserver, TrainReport};
-use crate::plot::{image_grid, plot_losses_with, LossPlotOptions};
+use crate::gan::{plot_losses_with, LossPlotOptions};
+use crate::plot::image_grid;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -72,7 +72,7 @@ fn same_seed_same_run_and_resume_from_a_checkpoint_is_exact() {
 #[test]
 fn runs_are_compared_in_figures_and_saved_with_their_config() {
     let _turn = turn();
-    use gan_tutorial::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+    use gan_tutorial::compare::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
     let a = train_gan(&tiny(Variant::Dcgan).with_steps(4)).unwrap();
     let b = train_gan(&tiny(Variant::WganGp).with_steps(4).with_image_side(32)).unwrap();
     let runs = [&a, &b];
@@ -121,7 +121,7 @@ fn the_cli_trains_a_variant_and_resumes_it() {
 
 #[test]
 fn the_judge_ranks_a_trained_generator_above_an_untrained_one() {
-    use gan_tutorial::gan::{compare_runs, Judge};
+    use gan_tutorial::compare::{compare_runs, Judge};
     use gan_tutorial::metrics::FeatureExtractor;
     let _turn = turn();
     let data = gan_tutorial::data::embedded().unwrap();

@@ -2,11 +2,14 @@
 //! (and training tips) can be compared by one yardstick: FD, precision and
 //! recall in the feature space of the crate's MNIST classifier
 //! ([`crate::metrics`]), each stated with its sample counts.
-use super::family::GanReport;
-use super::model::Gan;
+pub mod plot;
+
+pub use self::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+
 use crate::classifier::Classifier;
 use crate::data::MnistData;
 use crate::error::{Error, Result};
+use crate::gan::{Gan, GanReport};
 use crate::metrics::{evaluate_gan_against, EvalImages, FeatureExtractor, RealReference, SampleQuality, DEFAULT_K};
 use serde::{Deserialize, Serialize};
 
