@@ -13,7 +13,8 @@
 //! reported, since a shared 2-core VM is noisy), --threads N (libtorch's
 //! default), --no-python, --keep-graphs (also run the Python loop storing
 //! loss tensors, as the tutorial does, to show the memory that costs).
-use gan_tutorial::gan::{vanilla_config, Training};
+use gan_tutorial::gan::Training;
+use gan_tutorial::vanilla_config;
 use gan_tutorial::notebook::RunMode;
 use gan_tutorial::progress::Progress;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! - [`attack_study`]: every attack at every ε against every defense on the
 //!   same test digits, plus targeted attacks, transfer between the two
 //!   architectures and an adversarial patch, all as plain serialisable numbers;
-//!   [`plot_accuracy_vs_eps`](crate::plot::plot_accuracy_vs_eps) draws them.
+//!   [`plot_accuracy_vs_eps`] draws them (figures: `adversarial/plot.rs`).
 //!
 //! ```no_run
 //! use gan_tutorial::prelude::*;
@@ -17,6 +17,10 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod plot;
+
+pub use self::plot::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialExamples};
+
 use crate::attack::{
     evaluate_attack, outcome, perturb_batched, train_patch, Attack, AttackOutcome, Bim, Fgsm, PatchConfig, Pgd, Target,
 };
@@ -27,7 +31,7 @@ use crate::data::MnistData;
 use crate::defense::{Defended, InputTransform, Tempered};
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
-use crate::plot::{plot_adversarial_examples, AdversarialExamples, Figure};
+use crate::plot::Figure;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::Device;
@@ -585,7 +589,7 @@ pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut
     let patch = train_patch(&lenet, &xp, &PatchConfig { seed: config.patch.seed ^ config.seed, ..config.patch })?;
     let o = evaluate_attack(&patch, &lenet, &lenet, &x, &y, config.seed)?;
     let mut random = patch.clone();
-    let mut rng = crate::data::SplitMix64::new(config.seed ^ 0x5EED);
+    let mut rng = crate::rng::SplitMix64::new(config.seed ^ 0x5EED);
     random.pixels.iter_mut().for_each(|p| *p = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32);
     let r = evaluate_attack(&random, &lenet, &lenet, &x, &y, config.seed)?;
     let mut by_side = Vec::new();

@@ -80,6 +80,18 @@ pub fn device_name(device: Device) -> String {
     }
 }
 
+/// Facts about the libtorch this program runs on, for run records and bug reports.
+pub fn runtime_info() -> serde_json::Value {
+    serde_json::json!({
+        "tch": "0.26",
+        "built_against": option_env!("GAN_TUTORIAL_LIBTORCH_LIB"),
+        "cuda_available": tch::Cuda::is_available(),
+        "cuda_devices": tch::Cuda::device_count(),
+        "cudnn_available": tch::Cuda::cudnn_is_available(),
+        "threads": tch::get_num_threads(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,46 +24,21 @@
 //!
 //! # Shapes
 //! A code is `[d]` or `[1, d]`; a path of `steps` codes is `[steps, d]`.
+pub mod plot;
+
+pub use self::plot::{plot_interpolation, plot_latent_arithmetic};
+
 use crate::classifier::Classifier;
-use crate::data::SplitMix64;
 use crate::error::{Error, Result};
-use crate::gan::{Gan, LatentDist};
-use crate::plot::ImageBatch;
+use crate::gan::Gan;
+use crate::data::ImageBatch;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-/// `n` codes of width `dim` from `dist`, drawn from a SplitMix64 seeded with
-/// `seed` (Box–Muller for the Gaussian), independent of `tch::manual_seed`.
-/// `// -> [n, dim]` (f32)
-pub fn seeded_latent(dist: LatentDist, n: usize, dim: usize, seed: u64, device: Device) -> Tensor {
-    let mut rng = SplitMix64::new(seed);
-    let mut unit = || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64; // in (0, 1)
-    let count = n * dim;
-    let mut v = Vec::<f32>::with_capacity(count);
-    match dist {
-        LatentDist::Uniform => v.extend((0..count).map(|_| (2.0 * unit() - 1.0) as f32)),
-        LatentDist::Gaussian => {
-            while v.len() < count {
-                let (u1, u2) = (unit(), unit());
-                let r = (-2.0 * u1.ln()).sqrt();
-                let a = 2.0 * std::f64::consts::PI * u2;
-                v.push((r * a.cos()) as f32);
-                if v.len() < count {
-                    v.push((r * a.sin()) as f32);
-                }
-            }
-        }
-    }
-    Tensor::from_slice(&v).view([n as i64, dim as i64]).to_device(device)
-}
-
-/// `n` codes for `gan` from its latent distribution, drawn with `seed`. `// -> [n, latent_dim]`
-pub fn latent_codes(gan: &Gan, n: usize, seed: u64) -> Result<Tensor> {
-    if n == 0 {
-        return Err(Error::config("n", "ask for at least one code"));
-    }
-    Ok(seeded_latent(gan.latent, n, gan.latent_dim() as usize, seed, gan.device()))
-}
+/// Seeded codes are drawn where the GAN is defined ([`crate::gan::latent`]),
+/// so that metrics (one floor down) use the same codes; re-exported here
+/// where notebook 04 teaches them.
+pub use crate::gan::latent::{latent_codes, seeded_latent};
 
 /// How to walk from one code to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -408,22 +383,9 @@ mod tests {
     }
 
     #[test]
-    fn seeded_codes_repeat_and_follow_the_distribution() {
-        let _rng = crate::torch_rng_lock();
-        let g = seeded_latent(LatentDist::Gaussian, 2000, 50, 9, Device::Cpu);
-        assert!(g.equal(&seeded_latent(LatentDist::Gaussian, 2000, 50, 9, Device::Cpu)));
-        assert!(!g.equal(&seeded_latent(LatentDist::Gaussian, 2000, 50, 10, Device::Cpu)));
-        assert!(g.mean(Kind::Double).double_value(&[]).abs() < 0.02);
-        assert!((g.std(true).double_value(&[]) - 1.0).abs() < 0.02);
-        let u = seeded_latent(LatentDist::Uniform, 1000, 10, 1, Device::Cpu);
-        assert!(u.min().double_value(&[]) >= -1.0 && u.max().double_value(&[]) <= 1.0);
-        assert!((u.std(true).double_value(&[]) - (1.0f64 / 3.0).sqrt()).abs() < 0.02);
-    }
-
-    #[test]
     fn walks_through_a_generator() {
         let _rng = crate::torch_rng_lock();
-        let gan = crate::gan::vanilla_config(crate::notebook::RunMode::Full).build_gan(Device::Cpu);
+        let gan = crate::gan::GanConfig::variant(crate::gan::Variant::Vanilla).build_gan(Device::Cpu);
         let z = latent_codes(&gan, 2, 1).unwrap();
         let strip = interpolate(&gan, &z.get(0), &z.get(1), 6, Interp::Spherical).unwrap();
         assert_eq!((strip.n, strip.height, strip.width), (6, 28, 28));
@@ -445,8 +407,8 @@ mod tests {
         assert!((r.ink_expected - (r.ink[2] + r.ink[0] - r.ink[1])).abs() < 1e-12);
         assert!(latent_arithmetic(&gan, &a.narrow(1, 0, 5), &b, &c, None).unwrap_err().to_string().contains("group `a`"));
         // Its figure: rows of 3 + 1 images (the group, then its mean code) and the result alone.
-        let fig = crate::plot::plot_latent_arithmetic(&r, ["a", "b", "c"]).unwrap();
+        let fig = plot_latent_arithmetic(&r, ["a", "b", "c"]).unwrap();
         let row_w = 4 * 28 * 3 + 5 * 3;
-        assert_eq!((fig.width as usize, fig.height as usize), (crate::plot::latent::LABEL_WIDTH + row_w + 12, 4 * (84 + 6) + 5 * 6));
+        assert_eq!((fig.width as usize, fig.height as usize), (plot::LABEL_WIDTH + row_w + 12, 4 * (84 + 6) + 5 * 6));
     }
 }

@@ -22,6 +22,7 @@
 pub mod adversarial;
 pub mod attack;
 pub mod classifier;
+pub mod compare;
 pub mod data;
 pub mod defense;
 pub mod device;
@@ -35,16 +36,20 @@ pub mod notebook;
 pub mod optim;
 pub mod plot;
 pub mod progress;
+pub mod rng;
+pub mod vanilla;
 
-pub use device::{device, device_name, parse_device, DEVICE_ENV};
+pub use device::{device, device_name, parse_device, runtime_info, DEVICE_ENV};
 /// The tch this crate is built on, so that notebook cells (which depend on
 /// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
 pub use tch;
 pub use error::{Error, Result};
-pub use gan::{resume_gan, train_gan, train_vanilla_gan, vanilla_config, GanConfig, GanReport, Variant};
+pub use gan::{resume_gan, train_gan, GanConfig, GanReport, Variant};
+pub use vanilla::{train_vanilla_gan, vanilla_config};
 pub use nash::{nash_demo, NashConfig, NashReport};
 pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
-pub use plot::{image_grid, plot_losses, Figure};
+pub use gan::plot_losses;
+pub use plot::{image_grid, Figure};
 
 /// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
 pub mod prelude {
@@ -52,45 +57,26 @@ pub mod prelude {
     pub use crate::device::device;
     pub use crate::notebook::RunMode;
     pub use crate::error::{Error, Result};
-    pub use crate::gan::{train_vanilla_gan, update_d, update_g, vanilla_config, Gan, LatentDist, NetSpec, TrainHistory};
+    pub use crate::gan::{update_d, update_g, Gan, LatentDist, NetSpec, TrainHistory};
+    pub use crate::vanilla::{train_vanilla_gan, vanilla_config};
     pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, StepOrder, Tips, Variant};
     pub use crate::progress::{Lines, Progress, Quiet};
-    pub use crate::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
-    pub use crate::plot::{
-        image_grid, image_grid_with, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, Figure,
-        GridOptions, ImageBatch, LossPlotOptions,
-    };
+    pub use crate::compare::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+    pub use crate::plot::{image_grid, image_grid_with, Figure, GridOptions, ImageBatch};
+    pub use crate::gan::{plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, LossPlotOptions};
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
     pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
     pub use crate::defense::InputTransform;
-    pub use crate::plot::{plot_accuracy_vs_eps, plot_adversarial_examples};
+    pub use crate::adversarial::{plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use tch::{self, Device, Kind, Tensor};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
     pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
-    pub use crate::plot::{plot_interpolation, plot_latent_arithmetic};
-    pub use crate::gan::{compare_runs, Comparison, Judge};
+    pub use crate::latent_space::{plot_interpolation, plot_latent_arithmetic};
+    pub use crate::compare::{compare_runs, Comparison, Judge};
 }
 
-/// Facts about the libtorch this program runs on, for run records and bug reports.
-pub fn runtime_info() -> serde_json::Value {
-    serde_json::json!({
-        "tch": "0.26",
-        "built_against": option_env!("GAN_TUTORIAL_LIBTORCH_LIB"),
-        "cuda_available": tch::Cuda::is_available(),
-        "cuda_devices": tch::Cuda::device_count(),
-        "cudnn_available": tch::Cuda::cudnn_is_available(),
-        "threads": tch::get_num_threads(),
-    })
-}
-
-/// libtorch's random generator is global to the process and unit tests run
-/// on several threads: a test that checks "same seed, same numbers", and
-/// every test that draws from the generator while such a test could run,
-/// holds this lock.
+/// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.
 #[cfg(test)]
-pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use rng::torch_rng_lock;

@@ -548,7 +548,7 @@ fn attack(a: AttackArgs) -> Result<()> {
     let data = MnistData::load(&c.classifier.data)?;
     let study = attack_study_with(&c, &data, &mut |line| eprintln!("  {line}"))?;
     for attack in ["fgsm", "bim", "pgd"] {
-        let fig = gan_tutorial::plot::plot_accuracy_vs_eps(&study, attack)?;
+        let fig = gan_tutorial::adversarial::plot_accuracy_vs_eps(&study, attack)?;
         fig.save_png(out.join(format!("accuracy_{attack}.png")))?;
         fig.save_svg(out.join(format!("accuracy_{attack}.svg")))?;
     }

@@ -5,7 +5,8 @@
 //! GAN-facing helpers end to end. Measured numbers are printed
 //! (`cargo test --release --locked --test metrics -- --nocapture`).
 use gan_tutorial::data::{embedded, ImageSet};
-use gan_tutorial::gan::{vanilla_config, Gan, Generator, LatentDist, NetSpec};
+use gan_tutorial::gan::{Gan, Generator, LatentDist, NetSpec};
+use gan_tutorial::vanilla_config;
 use gan_tutorial::latent_space::{class_sweep, latent_codes, CodePool, Stroke};
 use gan_tutorial::metrics::{
     conditional_accuracy, evaluate_gan, evaluate_images, frechet_distance_features, precision_recall, EvalImages, FeatureExtractor,

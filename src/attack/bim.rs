@@ -6,7 +6,7 @@
 //! Many small FGSM steps, each projected back into the ε-ball: it follows the
 //! loss surface where it bends, which one FGSM step cannot.
 use super::{check_eps, check_inputs, objective_grad, project, Attack, Target};
-use crate::classifier::Model;
+use super::model::Model;
 use crate::error::{Error, Result};
 use tch::Tensor;
 

@@ -6,7 +6,7 @@
 //! One gradient, one step to a corner of the L∞ ball: the best step against a
 //! model that is linear around x.
 use super::{check_eps, check_inputs, objective_grad, Attack, Target};
-use crate::classifier::Model;
+use super::model::Model;
 use crate::error::Result;
 use tch::Tensor;
 

@@ -18,16 +18,17 @@
 //! the target class instead of ascending the loss of the true class.
 pub mod bim;
 pub mod fgsm;
+pub mod model;
 pub mod patch;
 pub mod pgd;
 
 pub use bim::Bim;
 pub use fgsm::Fgsm;
+pub use model::{as_images, logits_batched, Model};
 pub use patch::{train_patch, AdversarialPatch, PatchConfig};
 pub use pgd::Pgd;
 
-use crate::classifier::{logits_batched, Model};
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
@@ -93,7 +94,7 @@ pub trait Attack {
 /// Checks an attack's inputs: images `[n, 1, 28, 28]` (or `[n, 784]`) in
 /// `[0, 1]`, labels `[n]` int64 digits. Returns the images as `[n, 1, 28, 28]`.
 pub fn check_inputs(x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    let x = crate::classifier::as_images(x)?;
+    let x = as_images(x)?;
     let n = x.size()[0];
     if y.size() != [n] || y.kind() != Kind::Int64 {
         return Err(Error::Shape(format!(

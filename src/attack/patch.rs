@@ -7,8 +7,8 @@
 //! patch in `[0, 1]`. The patch is not small in L∞ (its pixels take any value)
 //! but in L0: it touches `side²` of 784 pixels. Think of a sticker.
 use super::{check_inputs, Attack, Target};
-use crate::classifier::Model;
-use crate::data::SplitMix64;
+use super::model::Model;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
@@ -104,7 +104,7 @@ pub fn train_patch(model: &dyn Model, images: &Tensor, config: &PatchConfig) -> 
 impl AdversarialPatch {
     /// Pastes the patch on each image at a position drawn from `seed`. `// [n,1,28,28] -> [n,1,28,28]`
     pub fn apply(&self, x: &Tensor, seed: u64) -> Result<Tensor> {
-        let x = crate::classifier::as_images(x)?;
+        let x = super::model::as_images(x)?;
         let s = self.side;
         if self.pixels.len() as i64 != s * s || !(1..=28).contains(&s) {
             return Err(Error::Shape(format!("{} patch values for a {s}x{s} patch", self.pixels.len())));

@@ -8,7 +8,7 @@
 //! other local maxima. Madry et al. call it the strongest first-order attack.
 use super::bim::{check_steps, iterate};
 use super::{check_eps, check_inputs, project, uniform_noise, Attack, Target};
-use crate::classifier::Model;
+use super::model::Model;
 use crate::error::{Error, Result};
 use tch::Tensor;
 

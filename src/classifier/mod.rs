@@ -30,6 +30,10 @@
 pub mod train;
 
 pub use train::{train_classifier, train_classifier_on, ClassifierConfig, ClassifierHistory, TrainDefense, TrainedClassifier};
+/// What an attack differentiates through is defined with the attacks
+/// ([`crate::attack::model`]), so that attacks need no classifier and
+/// adversarial training (here) can use attacks without a cycle.
+pub use crate::attack::model::{as_images, logits_batched, Model};
 
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
@@ -44,15 +48,6 @@ pub const MNIST_STD: f64 = 0.3081;
 /// The model's input normalisation: `(x - mean) / std`. The only place it happens.
 pub fn normalise(x: &Tensor) -> Tensor {
     (x - MNIST_MEAN) / MNIST_STD
-}
-
-/// Something attacks can differentiate through: images in `[0, 1]`
-/// `[n, 1, 28, 28]` to logits `[n, 10]`. A [`Classifier`], or a classifier
-/// behind an input transformation ([`crate::defense::Defended`]).
-pub trait Model {
-    fn logits(&self, x: &Tensor) -> Tensor;
-    /// A short name for tables and legends.
-    fn name(&self) -> String;
 }
 
 /// The two architectures.
@@ -283,20 +278,6 @@ impl std::fmt::Display for Classifier {
     }
 }
 
-/// `[n, 784]`, `[n, 28, 28]` or `[n, 1, 28, 28]` as `[n, 1, 28, 28]` float.
-pub fn as_images(x: &Tensor) -> Result<Tensor> {
-    let size = x.size();
-    let n = match size.as_slice() {
-        [n, 784] | [n, 28, 28] | [n, 1, 28, 28] => *n,
-        _ => return Err(Error::Shape(format!("images of shape {size:?}: give [n, 784], [n, 28, 28] or [n, 1, 28, 28] in [0, 1]"))),
-    };
-    let kind = match x.kind() {
-        Kind::Double => Kind::Double,
-        _ => Kind::Float,
-    };
-    Ok(x.to_kind(kind).reshape([n, 1, 28, 28]))
-}
-
 /// An image set as `[n, 1, 28, 28]` floats in `[0, 1]` and `[n]` int64 labels.
 pub fn images_and_labels(set: &ImageSet, device: Device) -> Result<(Tensor, Tensor)> {
     if set.rows != 28 || set.cols != 28 {
@@ -309,15 +290,6 @@ pub fn images_and_labels(set: &ImageSet, device: Device) -> Result<(Tensor, Tens
     let x = Tensor::from_slice(&set.pixels).view([n, 1, 28, 28]).to_device(device).to_kind(Kind::Float) / 255.0;
     let y = Tensor::from_slice(&set.labels).to_kind(Kind::Int64).to_device(device);
     Ok((x, y))
-}
-
-/// Logits in batches of 500 without gradients.
-pub fn logits_batched(model: &dyn Model, x: &Tensor) -> Tensor {
-    let n = x.size()[0];
-    tch::no_grad(|| {
-        let parts: Vec<Tensor> = (0..n).step_by(500).map(|s| model.logits(&x.narrow(0, s, 500.min(n - s)))).collect();
-        Tensor::cat(&parts, 0)
-    })
 }
 
 /// Fraction of `x` that `model` labels `y`.

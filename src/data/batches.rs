@@ -3,40 +3,8 @@
 //! embedded subset 28 MB), so an epoch costs one index-select per batch and
 //! no host-to-device copies.
 use crate::error::{Error, Result};
+use crate::rng::permutation;
 use tch::{Device, Kind, Tensor};
-
-/// A small, well-mixed 64-bit generator (SplitMix64, Steele et al. 2014).
-/// Used for shuffling so that batch order depends on the seed alone, not on
-/// libtorch's generator state.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (Lemire's multiply-shift; bias below 2^-32 for n < 2^32).
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32).wrapping_mul(n as u64) >> 32) as usize
-    }
-}
-
-/// A permutation of `0..n` from `seed` (Fisher-Yates).
-pub fn permutation(n: usize, seed: u64) -> Vec<i64> {
-    let mut rng = SplitMix64::new(seed);
-    let mut p: Vec<i64> = (0..n as i64).collect();
-    for i in (1..n).rev() {
-        p.swap(i, rng.below(i + 1));
-    }
-    p
-}
 
 /// Minibatches over the rows of a tensor, reshuffled every epoch from
 /// `(seed, epoch)`.
@@ -102,17 +70,6 @@ pub fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn permutation_is_seeded_and_complete() {
-        let a = permutation(1000, 7);
-        let mut s = a.clone();
-        s.sort();
-        assert_eq!(s, (0..1000).collect::<Vec<i64>>());
-        assert_eq!(a, permutation(1000, 7));
-        assert_ne!(a, permutation(1000, 8));
-        assert_ne!(a, (0..1000).collect::<Vec<i64>>());
-    }
 
     #[test]
     fn batches_cover_every_row_once_per_epoch_and_reshuffle() {

@@ -10,7 +10,7 @@
 //!   are training options ([`crate::classifier::TrainDefense`]).
 //! - [`Tempered`] divides a model's logits by T: how an attacker undoes the
 //!   saturated softmax of a distilled network (Carlini & Wagner 2016, arXiv:1607.04311).
-use crate::classifier::Model;
+use crate::attack::Model;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};

@@ -1,5 +1,5 @@
 //! Small layers shared by the architectures.
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use std::cell::RefCell;
 use tch::{Device, Kind, Tensor};
 

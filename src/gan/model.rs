@@ -4,7 +4,7 @@
 //! conditional nets) is one more file beside `mlp.rs`.
 use crate::error::{Error, Result};
 use crate::gan::latent::LatentDist;
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use std::path::Path;
 use tch::{nn, Device, Tensor};
 

@@ -16,7 +16,7 @@ use super::config::GanConfig;
 use super::model::Gan;
 use super::tips::TrainWarning;
 use crate::error::Result;
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -255,7 +255,7 @@ impl GanReport {
             &serde_json::json!({"history": self.history, "extras": self.extras, "warnings": self.warnings, "runtime": crate::runtime_info()}),
         )?;
         let smoothing = (self.history.batches_per_epoch / 2).clamp(1, 50);
-        let fig = crate::plot::plot_losses_with(&self.history, &crate::plot::LossPlotOptions::default().with_smoothing(smoothing))?;
+        let fig = super::plot::plot_losses_with(&self.history, &super::plot::LossPlotOptions::default().with_smoothing(smoothing))?;
         fig.save_png(put("losses.png"))?;
         fig.save_svg(put("losses.svg"))?;
         let per_row = |n: usize| ((n as f64).sqrt().ceil() as usize).max(1);

@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn g_first_is_a_g_step_then_a_d_step_on_the_same_fakes() {
         let _rng = crate::torch_rng_lock();
-        let c = crate::gan::vanilla_config(crate::notebook::RunMode::Full).with_device("cpu").with_print_every(0).with_steps(3).with_widths(16, 16).with_max_train(48).with_batch_size(16).with_fixed_samples(4);
+        let c = GanConfig::variant(crate::gan::Variant::Vanilla).with_device("cpu").with_print_every(0).with_steps(3).with_widths(16, 16).with_max_train(48).with_batch_size(16).with_fixed_samples(4);
         let r = train_gan(&c).unwrap();
         // The same three iterations written out by hand with the library's two steps.
         let (x, labels) = load_data(&c, Device::Cpu).unwrap();

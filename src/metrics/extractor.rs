@@ -21,7 +21,7 @@ use super::frechet::FeatureStats;
 use crate::classifier::{train_classifier_on, Arch, Classifier, ClassifierConfig};
 use crate::data::{ImageSet, MnistData};
 use crate::error::{Error, Result};
-use crate::plot::ImageBatch;
+use crate::data::ImageBatch;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{Device, Kind, Tensor};

@@ -32,7 +32,7 @@ pub use frechet::{frechet_distance, frechet_distance_features, sqrtm_psd, trace_
 pub use precision_recall::{knn_radii, precision_recall, PrecisionRecall, DEFAULT_K};
 
 use crate::classifier::Classifier;
-use crate::data::permutation;
+use crate::rng::permutation;
 use crate::error::{Error, Result};
 use crate::gan::Gan;
 use serde::{Deserialize, Serialize};
@@ -202,7 +202,7 @@ pub fn generate_balanced(gan: &Gan, n: usize, seed: u64) -> Result<(Tensor, Opti
     if n == 0 {
         return Err(Error::config("num_samples", "ask for at least one image"));
     }
-    let z = crate::latent_space::latent_codes(gan, n, seed)?;
+    let z = crate::gan::latent_codes(gan, n, seed)?;
     let classes = gan.num_classes();
     let labels = (classes > 0).then(|| Tensor::arange(n as i64, (Kind::Int64, Device::Cpu)).remainder(classes));
     let (c, h, w) = gan.generator.image_shape();

@@ -2,7 +2,7 @@
 //! on, and seeded sampling, all in plain `f64`: the analytic side of the
 //! Nash-equilibrium checks does not go through libtorch, so that it can judge
 //! what the networks compute.
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 

@@ -310,7 +310,7 @@ impl NashReport {
         for (name, value) in [
             ("nash.json", serde_json::to_value(self.summary())?),
             ("runs_2d.json", runs),
-            ("config.json", serde_json::json!({ "config": self.config, "runtime": crate::runtime_info() })),
+            ("config.json", serde_json::json!({ "config": self.config, "runtime": crate::device::runtime_info() })),
         ] {
             let path = dir.join(name);
             crate::fsutil::write_json(&path, &value)?;

@@ -6,7 +6,7 @@ use super::toy2d::{Snapshot, Toy2dReport};
 use super::vanishing::VanishingReport;
 use crate::error::{Error, Result};
 use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
-use crate::plot::losses::moving_average;
+use crate::plot::moving_average;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -15,7 +15,7 @@
 //! the vanilla GAN. `d_steps` is Algorithm 1's `k`.
 use super::density::{normal, uniform, Density};
 use super::modes::{mode_stats, ModeStats};
-use crate::data::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use crate::gan::Objective;
 use crate::notebook::RunMode;

@@ -1,6 +1,6 @@
 //! A grid of images, like torchvision's `make_grid`: `nrow` images per row.
 use super::figure::Figure;
-use super::images::{ImageBatch, ToImages};
+use crate::data::{ImageBatch, ToImages};
 use crate::error::{Error, Result};
 
 /// Options of [`image_grid_with`].

@@ -1,22 +1,19 @@
-//! Figures: loss curves and image grids as [`Figure`]s that save as PNG and
-//! SVG and display inline in evcxr notebooks. Text uses the bundled DejaVu
-//! Sans (no system fonts).
-pub mod attacks;
-pub mod family;
+//! The canvas: what every figure is drawn on, and nothing that knows a model.
+//! [`Figure`]s save as PNG and SVG and display inline in evcxr notebooks;
+//! text uses the bundled DejaVu Sans (no system fonts). Image grids
+//! ([`image_grid`]), captioned grids ([`captioned_grids`]) and the shared
+//! helpers (legend, smoothing) live here; a figure of a model's or a
+//! lesson's type lives with that type (`gan/plot/`, `nash/plot.rs`,
+//! `compare/plot.rs`, `latent_space/plot.rs`, `adversarial/plot.rs`).
+pub mod captioned;
 pub mod figure;
 pub mod grid;
-pub mod images;
-pub mod latent;
-pub mod losses;
-pub mod objectives;
-pub mod samples;
+pub mod smooth;
 
-pub use attacks::{plot_accuracy_vs_eps, plot_adversarial_examples, AdversarialExamples};
+pub use captioned::captioned_grids;
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
-pub use images::{ImageBatch, ToImages};
-pub use latent::{plot_interpolation, plot_latent_arithmetic};
-pub use losses::{moving_average, plot_losses, plot_losses_with, LossPlotOptions};
-pub use objectives::{generator_objective, plot_generator_objectives, ObjectiveCurve};
-pub use family::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
-pub use samples::{captioned_grids, plot_samples_over_epochs};
+/// The image batch type lives on the base floor ([`crate::data::images`]);
+/// re-exported so that `plot::ImageBatch` and `plot::images` still work.
+pub use crate::data::images::{self, ImageBatch, ToImages};
+pub use smooth::moving_average;

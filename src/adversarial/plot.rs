@@ -1,8 +1,8 @@
 //! Figures of notebook 05: adversarial examples before and after, and
 //! accuracy against the attack's strength ε for every defense.
-use super::figure::{draw_legend, plot_err, Drawing, Figure};
-use crate::adversarial::{AttackStudy, ExampleRow};
+use super::{AttackStudy, ExampleRow};
 use crate::error::{Error, Result};
+use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use tch::{Device, Kind, Tensor};

@@ -1,6 +1,7 @@
 //! Images as plain numbers: what a generator's samples become once they
-//! leave the autograd graph, and what [`image_grid`](super::image_grid) draws.
-use crate::data::ImageSet;
+//! leave the autograd graph, and what [`image_grid`](crate::plot::image_grid)
+//! draws. A base type, so that models, metrics and the canvas share it.
+use super::mnist::ImageSet;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -91,7 +92,7 @@ impl ImageBatch {
     }
 }
 
-/// Anything [`image_grid`](super::image_grid) can draw.
+/// Anything [`image_grid`](crate::plot::image_grid) can draw.
 pub trait ToImages {
     fn to_images(&self) -> Result<ImageBatch>;
 }

@@ -1,11 +1,11 @@
 //! Comparing runs of the GAN family: their losses in panels side by side,
 //! their samples as captioned grids, and a per-step quantity (gradient
 //! norms, D's outputs) of several runs on one chart.
-use super::figure::{draw_legend, plot_err, Drawing, Figure};
-use super::losses::{moving_average, LossDrawing, LossPlotOptions};
-use super::samples::captioned_grids;
 use crate::error::{Error, Result};
+use crate::gan::plot::losses::{LossDrawing, LossPlotOptions};
 use crate::gan::GanReport;
+use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
+use crate::plot::{captioned_grids, moving_average};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

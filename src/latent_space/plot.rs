@@ -1,10 +1,10 @@
 //! Strips of images with a label column: latent interpolations, class
-//! sweeps and latent arithmetic (see [`crate::latent_space`]).
-use super::figure::{ensure_font, plot_err, Figure};
-use super::grid::{grid_rgb, GridOptions};
-use super::images::ImageBatch;
+//! sweeps and latent arithmetic (notebook 04, [`crate::latent_space`]).
+use super::LatentArithmetic;
+use crate::data::ImageBatch;
 use crate::error::{Error, Result};
-use crate::latent_space::LatentArithmetic;
+use crate::plot::figure::{ensure_font, plot_err, Figure};
+use crate::plot::grid::{grid_rgb, GridOptions};
 use plotters::prelude::*;
 
 /// Screen pixels per image pixel in a strip.

@@ -1,4 +1,4 @@
-//! Lesson 01's GAN: the tutorial's vanilla GAN on MNIST, as a preset of the
+//! Lesson 01 (notebook 01) on the lessons floor: the tutorial's vanilla GAN on MNIST, as a preset of the
 //! one trainer ([`Variant::Vanilla`]) scaled for the notebook's run mode.
 //!
 //! ```no_run
@@ -11,9 +11,8 @@
 //! # Ok(())
 //! # }
 //! ```
-use super::config::{GanConfig, Variant};
-use super::report::GanReport;
 use crate::error::Result;
+use crate::gan::{GanConfig, GanReport, Variant};
 use crate::notebook::RunMode;
 
 /// Epochs of a [`RunMode::Quick`] run.
@@ -33,10 +32,10 @@ pub fn vanilla_config(mode: RunMode) -> GanConfig {
     }
 }
 
-/// Trains the tutorial's vanilla GAN: [`train_gan`](super::train_gan) on any
+/// Trains the tutorial's vanilla GAN: [`train_gan`](crate::gan::train_gan) on any
 /// config (start from [`vanilla_config`]).
 pub fn train_vanilla_gan(config: &GanConfig) -> Result<GanReport> {
-    super::trainer::train_gan(config)
+    crate::gan::train_gan(config)
 }
 
 #[cfg(test)]

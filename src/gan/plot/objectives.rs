@@ -2,9 +2,9 @@
 //! `log(1 - D(G(z)))` against the non-saturating `-log D(G(z))`, and the size
 //! of each one's gradient, as functions of D(G(z)). Computed with the crate's
 //! own losses ([`Objective::g_loss`]) and libtorch's autograd, not drawn by hand.
-use super::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::error::Result;
 use crate::gan::Objective;
+use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use tch::{Kind, Tensor};

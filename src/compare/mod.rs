@@ -1,12 +1,17 @@
-//! Judging runs of the family by the quality of their samples, so variants
-//! (and training tips) can be compared by one yardstick: FD, precision and
-//! recall in the feature space of the crate's MNIST classifier
-//! ([`crate::metrics`]), each stated with its sample counts.
-use super::report::GanReport;
-use super::model::Gan;
+//! Comparing runs of the GAN family (notebook 03): judging them by the
+//! quality of their samples, so variants (and training tips) can be compared
+//! by one yardstick: FD, precision and recall in the feature space of the
+//! crate's MNIST classifier ([`crate::metrics`]), each stated with its sample
+//! counts; and drawing them side by side (`plot.rs`: losses, samples, a
+//! per-step quantity). On the measures floor, above the models it compares.
+pub mod plot;
+
+pub use self::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+
 use crate::classifier::Classifier;
 use crate::data::MnistData;
 use crate::error::{Error, Result};
+use crate::gan::{Gan, GanReport};
 use crate::metrics::{evaluate_gan_against, EvalImages, FeatureExtractor, RealReference, SampleQuality, DEFAULT_K};
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,9 @@
 //! The tutorial's loss figure: generator and discriminator loss per
 //! iteration, with a second x-axis in epochs along the top.
-use super::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::error::{Error, Result};
 use crate::gan::TrainHistory;
+use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
+use crate::plot::moving_average;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -54,21 +55,6 @@ pub fn plot_losses_with(history: impl AsRef<TrainHistory>, options: &LossPlotOpt
         return Err(Error::config("size", format!("{}x{} is too small: use at least 200x150", options.width, options.height)));
     }
     Figure::render(options.width, options.height, &LossDrawing { h, options })
-}
-
-/// Trailing moving average over `window` points (shorter at the start).
-pub fn moving_average(v: &[f64], window: usize) -> Vec<f64> {
-    let w = window.max(1);
-    let mut out = Vec::with_capacity(v.len());
-    let mut sum = 0.0;
-    for i in 0..v.len() {
-        sum += v[i];
-        if i >= w {
-            sum -= v[i - w];
-        }
-        out.push(sum / (i + 1).min(w) as f64);
-    }
-    out
 }
 
 pub(crate) struct LossDrawing<'a> {
@@ -148,12 +134,6 @@ impl Drawing for LossDrawing<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn moving_average_by_hand() {
-        assert_eq!(moving_average(&[1.0, 3.0, 5.0, 7.0], 2), vec![1.0, 2.0, 4.0, 6.0]);
-        assert_eq!(moving_average(&[2.0, 4.0], 1), vec![2.0, 4.0]);
-    }
 
     #[test]
     fn empty_history_is_an_error_and_a_small_one_draws() {
