@@ -133,17 +133,27 @@ impl std::fmt::Display for FgsmExample {
 
 /// Trains or loads the classifier, attacks the first test digits with FGSM
 /// and draws image, label, prediction and confidence before and after, with
-/// the perturbation amplified.
+/// the perturbation amplified. With a `model_path`, a classifier saved there
+/// is reused only if it was trained with the same settings (recorded beside
+/// it as `<name>.settings.json`); otherwise it is trained again and the cache replaced.
 pub fn fgsm_example(config: &FgsmExampleConfig) -> Result<FgsmExample> {
     config.validate()?;
     let data = MnistData::load(&config.classifier.data)?;
     let device = config.classifier.resolve_device()?;
+    // A cached classifier is used only when it was trained with these very
+    // settings: `<name>.settings.json` beside it records them.
+    let identity = classifier_identity(&config.classifier)?;
+    let sidecar = |p: &std::path::Path| p.with_extension("settings.json");
+    let cached = |p: &std::path::Path| {
+        p.is_file() && std::fs::read_to_string(sidecar(p)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).as_ref() == Some(&identity)
+    };
     let (model, loaded, history) = match &config.model_path {
-        Some(p) if p.is_file() => (Classifier::load(p, device)?, true, None),
+        Some(p) if cached(p) => (Classifier::load(p, device)?, true, None),
         other => {
             let t = train_classifier_on(&config.classifier, &data)?;
             if let Some(p) = other {
                 t.model.save(p)?;
+                crate::fsutil::write_json(sidecar(p), &identity)?;
             }
             (t.model, false, Some(t.history))
         }
@@ -406,6 +416,18 @@ pub struct AttackStudy {
     pub patch: PatchResult,
     pub wall_time_secs: f64,
     pub device: String,
+    /// How many test digits were attacked (the configured number, or all there are if fewer).
+    #[serde(default)]
+    pub num_attacked: usize,
+}
+
+/// The settings that make a trained classifier what it is (all but the device).
+fn classifier_identity(c: &ClassifierConfig) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(c)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("device");
+    }
+    Ok(v)
 }
 
 /// The defense labels, in table order.
@@ -435,7 +457,7 @@ impl AttackStudy {
                 "PGD" => format!("-{}", self.config.pgd_steps),
                 _ => String::new(),
             };
-            s += &format!("{attack}{steps}: accuracy (%) on {} test digits\n{:<40}", self.config.num_test, "defense \\ ε");
+            s += &format!("{attack}{steps}: accuracy (%) on {} test digits\n{:<40}", self.num_attacked, "defense \\ ε");
             for e in &self.config.eps {
                 s += &format!("{e:>7}");
             }
@@ -494,13 +516,28 @@ fn attacks_at(config: &AttackStudyConfig, eps: f64) -> Vec<(&'static str, Box<dy
     ]
 }
 
+/// The lines [`attack_study_with`] reports: 5 classifiers trained, 9 defense rows attacked, targeted, transfer, patch.
+const STUDY_STAGES: usize = 17;
+
 /// Trains the study's models and measures every attack against every defense
-/// on the same test digits. `log` gets one line per stage (e.g. `println!`).
-pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut dyn FnMut(&str)) -> Result<AttackStudy> {
+/// on the same test digits. `progress` hears of each of the study's seventeen
+/// stages (five classifiers trained, nine defense rows attacked, targeted
+/// attacks, transfer, the patch) with a line each; a closure `|line| ...`
+/// is a [`Progress`](crate::progress::Progress) too.
+pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, progress: &mut dyn crate::progress::Progress) -> Result<AttackStudy> {
+    progress.start("attack study", STUDY_STAGES);
+    let mut stages_done = 0;
+    let mut log = |line: &str| {
+        stages_done += 1;
+        progress.line(line);
+        progress.advance(stages_done);
+    };
+    let log: &mut dyn FnMut(&str) = &mut log;
     config.validate()?;
     let start = std::time::Instant::now();
     let device = config.classifier.resolve_device()?;
     let test = data.test.take(config.num_test);
+    let num_attacked = test.len();
     let (x, y) = images_and_labels(&test, device)?;
     let (x_all, y_all) = images_and_labels(&data.test, device)?;
     let mut models = Vec::new();
@@ -630,12 +667,13 @@ pub fn attack_study_with(config: &AttackStudyConfig, data: &MnistData, log: &mut
         patch,
         wall_time_secs: start.elapsed().as_secs_f64(),
         device: crate::device::device_name(device),
+        num_attacked,
     })
 }
 
 /// [`attack_study_with`] on the config's data, printing one line per stage.
 pub fn attack_study(config: &AttackStudyConfig) -> Result<AttackStudy> {
     let data = MnistData::load(&config.classifier.data)?;
-    attack_study_with(config, &data, &mut |line| println!("{line}"))
+    attack_study_with(config, &data, &mut crate::progress::Lines)
 }
 

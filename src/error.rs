@@ -53,6 +53,14 @@ pub enum Error {
         kept: String,
     },
 
+    /// The run was asked to stop (Ctrl-C, SIGTERM) and stopped between two steps.
+    #[error("interrupted at step {step}{kept}")]
+    Interrupted { step: usize, kept: String },
+
+    /// Another process is recording a run into the same directory.
+    #[error("{dir}: another run (process {pid}) is recording into this directory; wait for it, or choose another --out")]
+    Busy { dir: PathBuf, pid: u32 },
+
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

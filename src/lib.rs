@@ -29,6 +29,7 @@ pub mod device;
 pub mod error;
 pub mod fsutil;
 pub mod gan;
+pub mod interrupt;
 pub mod latent_space;
 pub mod metrics;
 pub mod nash;

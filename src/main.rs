@@ -250,9 +250,12 @@ fn data_source(arg: Option<&str>) -> DataSource {
 }
 
 fn main() {
+    // Ctrl-C and SIGTERM stop a run between two steps, after its checkpoint.
+    gan_tutorial::interrupt::install();
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        let interrupted = e.downcast_ref::<gan_tutorial::Error>().is_some_and(|e| matches!(e, gan_tutorial::Error::Interrupted { .. }));
+        std::process::exit(if interrupted { 130 } else { 1 });
     }
 }
 
@@ -333,6 +336,11 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         bail!("--out {}: is a file, not a directory; choose another --out", out.display());
     }
+    if let Some(pid) = std::fs::read_to_string(out.join(".lock")).ok().and_then(|s| s.trim().parse::<u32>().ok()) {
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            bail!("{}: another run (process {pid}) is recording into this directory; wait for it, or choose another --out", out.display());
+        }
+    }
     let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| out.join(f).exists()).collect();
     if resume {
         if !out.join("checkpoint.safetensors").exists() {
@@ -347,7 +355,8 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
         }
         for entry in std::fs::read_dir(out)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("samples_epoch_") && name.ends_with(".png") {
+            let partial = name.starts_with('.') && name.contains(".partial-");
+            if (name.starts_with("samples_epoch_") && name.ends_with(".png")) || partial {
                 std::fs::remove_file(entry.path())?;
             }
         }
@@ -546,7 +555,7 @@ fn attack(a: AttackArgs) -> Result<()> {
     gan_tutorial::fsutil::write_json(out.join("fgsm_example.json"), &ex)?;
     eprint!("{ex}");
     let data = MnistData::load(&c.classifier.data)?;
-    let study = attack_study_with(&c, &data, &mut |line| eprintln!("  {line}"))?;
+    let study = attack_study_with(&c, &data, &mut |line: &str| eprintln!("  {line}"))?;
     for attack in ["fgsm", "bim", "pgd"] {
         let fig = gan_tutorial::adversarial::plot_accuracy_vs_eps(&study, attack)?;
         fig.save_png(out.join(format!("accuracy_{attack}.png")))?;

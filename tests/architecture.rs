@@ -28,6 +28,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("notebook", 0),
     ("data", 0),
     ("progress", 0),
+    ("interrupt", 0),
     ("plot", 1),
     ("optim", 2),
     ("gan", 2),

@@ -14,7 +14,7 @@ fn attack_writes_figures_results_and_a_reloadable_model() {
     let args = ["attack", "--quick", "--epochs", "1", "--num-test", "40", "--eps", "0,0.2", "--pgd-steps", "2", "--device", "cpu", "--seed", "3", "--out", out.to_str().unwrap()];
     let o = cli(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["config.json", "results.json", "fgsm_example.png", "fgsm_example.svg", "fgsm_example.json", "accuracy_fgsm.png", "accuracy_bim.svg", "accuracy_pgd.png", "lenet.safetensors", "lenet.json"] {
+    for f in ["config.json", "results.json", "fgsm_example.png", "fgsm_example.svg", "fgsm_example.json", "accuracy_fgsm.png", "accuracy_bim.svg", "accuracy_pgd.png", "lenet.safetensors", "lenet.json", "lenet.settings.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let config: AttackStudyConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
@@ -47,6 +47,23 @@ fn attack_writes_figures_results_and_a_reloadable_model() {
     let ex: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("fgsm_example.json")).unwrap()).unwrap();
     assert_eq!(ex["loaded"], false);
     assert_eq!(ex["rows"].as_array().unwrap().len(), 8);
+    // The table counts the digits really attacked.
+    assert!(String::from_utf8_lossy(&o.stdout).contains("on 40 test digits"), "{}", String::from_utf8_lossy(&o.stdout));
+
+    // Rerun into the same folder: the same settings reuse the cached LeNet; other settings train a new one.
+    let rerun = |epochs: &str, num_test: &str| {
+        let a: Vec<&str> = args.iter().map(|x| match *x { "1" => epochs, "40" => num_test, other => other }).collect();
+        let o = cli(&a);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ex: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("fgsm_example.json")).unwrap()).unwrap();
+        (ex["loaded"].as_bool().unwrap(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    assert!(rerun("1", "40").0, "same settings: the cached classifier is used");
+    // Other epochs: the cached classifier is stale and trained again. More digits asked for
+    // than exist: the table says how many were attacked.
+    let (loaded, text) = rerun("2", "10000000");
+    assert!(!loaded, "a stale classifier must not be reused");
+    assert!(text.contains("on 997 test digits") && !text.contains("10000000 test digits"), "{text}");
 
     let e = cli(&["attack", "--adv-weight", "2", "--out", dir.path().join("bad").to_str().unwrap()]);
     assert!(!e.status.success());

@@ -199,10 +199,49 @@ impl Players<'_> {
     }
 }
 
-/// The run's record on disk: config.json, metrics.jsonl (whole lines) and checkpoints.
+/// The run's record on disk: config.json, metrics.jsonl (whole lines) and
+/// checkpoints, under a lock (`.lock`, holding the process id) so that two
+/// runs never record into one directory at once.
 struct Record {
     dir: PathBuf,
     metrics: std::fs::File,
+    _lock: DirLock,
+}
+
+/// `.lock` in a run directory while a run records into it; removed on drop.
+/// A lock whose process is gone (killed) is stale and taken over.
+struct DirLock(PathBuf);
+
+impl DirLock {
+    fn take(dir: &Path) -> Result<Self> {
+        let path = dir.join(".lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(DirLock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid: Option<u32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
+                    match pid {
+                        Some(pid) if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() => {
+                            return Err(Error::Busy { dir: dir.to_path_buf(), pid });
+                        }
+                        // Stale (its process is gone) or unreadable: take it over.
+                        _ => std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?,
+                    }
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+        Err(Error::data(&path, "could not take the run directory's lock: remove .lock if no run is using it"))
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Record {
@@ -211,11 +250,12 @@ impl Record {
     /// interrupted run, are dropped, so the file always matches the checkpoint).
     fn open(dir: &Path, config: &GanConfig, h: &TrainHistory, extras: &StepExtras) -> Result<Self> {
         crate::fsutil::create_dir(dir)?;
+        let lock = DirLock::take(dir)?;
         crate::fsutil::write_json(dir.join("config.json"), &config_record(config))?;
         let path = dir.join("metrics.jsonl");
         crate::fsutil::write_atomic(&path, super::report::metrics_lines(h, extras)?.as_bytes())?;
         let metrics = std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(Self { dir: dir.to_path_buf(), metrics })
+        Ok(Self { dir: dir.to_path_buf(), metrics, _lock: lock })
     }
 
     /// One whole line in one write: a kill leaves whole lines only.
@@ -329,6 +369,14 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
                 }
             }
             progress.advance(h.steps());
+            if crate::interrupt::requested() {
+                checkpoint_now(&players, &h, &extras, &monitor)?;
+                let kept = match &config.record_dir {
+                    Some(dir) => format!(": the checkpoint in {} holds the {} steps done; add --resume to continue", dir.display(), h.steps()),
+                    None => String::new(),
+                };
+                return Err(Error::Interrupted { step: h.steps(), kept });
+            }
             if config.checkpoint_every > 0 && h.steps() % config.checkpoint_every == 0 && h.steps() < total {
                 checkpoint_now(&players, &h, &extras, &monitor)?;
             }
