@@ -6,8 +6,9 @@ use crate::attack::{Attack, Fgsm, Pgd};
 use crate::data::{Batcher, DataSource, MnistData};
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
+use crate::optim::{Adam, AdamConfig};
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// How the classifier is trained, i.e. which training-time defense it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -277,7 +278,7 @@ fn fit(
     let device = x_train.device();
     tch::manual_seed(config.seed as i64);
     let model = Classifier::new(config.arch, device);
-    let mut opt = nn::Adam::default().build(&model.vs, config.lr)?;
+    let mut opt = Adam::new(&model.vs, AdamConfig { lr: config.lr, ..Default::default() })?;
     let n = x_train.size()[0];
     let index = Tensor::arange(n, (Kind::Int64, device));
     let batches = Batcher::new(index, config.batch_size, false, config.seed)?;
@@ -321,7 +322,9 @@ fn fit(
                     -(t * (model.logits(&x) / *temp).log_softmax(-1, Kind::Float)).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
                 }
             };
-            opt.backward_step(&loss);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
             sum += loss.double_value(&[]);
             count += 1;
         }
