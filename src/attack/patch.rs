@@ -11,7 +11,7 @@ use super::model::Model;
 use crate::rng::SplitMix64;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+use tch::{nn, Kind, Tensor};
 
 /// Settings of [`train_patch`]. Default: 10×10 patch, target class 3, 300 Adam steps of lr 0.05 on batches of 64.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ pub fn train_patch(model: &dyn Model, images: &Tensor, config: &PatchConfig) -> 
     let vs = nn::VarStore::new(images.device());
     let init: Vec<f32> = (0..s * s).map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32).collect();
     let patch = vs.root().var_copy("patch", &Tensor::from_slice(&init).view([1, 1, s, s]).to_device(images.device()));
-    let mut opt = nn::Adam::default().build(&vs, config.lr)?;
+    let mut opt = crate::optim::Adam::new(&vs, crate::optim::AdamConfig { lr: config.lr, ..Default::default() })?;
     let bs = config.batch_size.min(n);
     let target = Tensor::full([bs], config.target, (Kind::Int64, images.device()));
     let mut recent = Vec::new();
@@ -88,7 +88,9 @@ pub fn train_patch(model: &dyn Model, images: &Tensor, config: &PatchConfig) -> 
         let (canvas, mask) = placed(&patch, s, row, col);
         let x_p = &x * (1.0 - &mask) + canvas; // [bs,1,28,28]
         let loss = model.logits(&x_p).cross_entropy_for_logits(&target);
-        opt.backward_step(&loss);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
         tch::no_grad(|| {
             let _ = patch.shallow_clone().clamp_(0.0, 1.0);
         });
