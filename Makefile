@@ -6,35 +6,40 @@
 #   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
 #   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
 #   make bench-attacks   FGSM and PGD-40 images/s, Rust against PyTorch
-.PHONY: setup demo test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
+.PHONY: setup setup-kernel demo test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
 DEMO_EPOCHS ?= 100
 
+# setup: the venv with libtorch and the CLI (all `make demo` needs);
+# setup-kernel: also the notebook kernel and the lecture's tools (test, lab, lecture).
 setup:
 	./scripts/setup.sh
+
+setup-kernel:
+	./scripts/setup.sh kernel
 
 demo: setup
 	./target/release/gan-tutorial train vanilla --epochs $(DEMO_EPOCHS) --out $(DEMO_OUT)
 	@echo "wrote $(DEMO_OUT)/losses.png, $(DEMO_OUT)/samples.png, config.json, metrics.jsonl, checkpoint.safetensors"
 
 # The notebooks run in quick mode (GAN_TUTORIAL_NOTEBOOK_MODE, read by RunMode::from_env).
-test: setup
+test: setup-kernel
 	$(CARGO) test --release --locked
 	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
 
 test-rust: setup
 	$(CARGO) test --release --locked
 
-test-notebooks: setup
+test-notebooks: setup-kernel
 	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
 
 # Jupyter refuses to run as root unless told; containers often are root.
-lab: setup
+lab: setup-kernel
 	.venv/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
-lecture: setup
+lecture: setup-kernel
 	./scripts/render_lecture.sh
 
 bench: setup
@@ -43,7 +48,7 @@ bench: setup
 bench-attacks: setup
 	$(CARGO) bench --locked --bench attack_throughput -- --rounds 3
 
-bench-kernel: setup
+bench-kernel: setup-kernel
 	.venv/bin/python benches/kernel_timing.py
 
 clean-runs:

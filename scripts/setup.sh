@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything gan_tutorial needs on a fresh Debian/Ubuntu machine,
-# idempotently (a second run takes seconds):
+# idempotently (a second run takes seconds). `scripts/setup.sh` does steps
+# 1-4 (what `make demo` needs); `scripts/setup.sh kernel` also does 5-6 (what
+# `make test`, `make lab` and `make lecture` need):
 #   1. checks the toolchain (Rust, a C++ compiler, Python 3 with venv),
 #   2. installs PyPI's torch==2.13.0 (libtorch with headers and CUDA libs)
 #      into .venv from the pinned requirements.txt,
@@ -54,7 +56,15 @@ if [ "$(readlink .venv/libtorch 2>/dev/null)" != "$torch_dir" ]; then
 fi
 
 say "building gan_tutorial (release; the first build compiles tch's C++ wrapper, several minutes on 2 cores)"
-cargo build --release --locked --all-targets
+started=$SECONDS
+cargo build --release --locked --bin gan-tutorial
+say "gan-tutorial built ($((SECONDS - started)) s)"
+
+if [ "${1:-}" != kernel ]; then
+  say "setup done: ./target/release/gan-tutorial --help (the notebook kernel: make setup-kernel)"
+  exit 0
+fi
+say "setting up the notebook kernel (evcxr_jupyter, the kernel's warm build) and the lecture's tools"
 
 # The notebook kernel. evcxr_jupyter is pinned: kernel/ and TECH-NOTES were
 # checked against it. Built once per machine into a cache outside the

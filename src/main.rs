@@ -430,7 +430,7 @@ impl Progress for Bar {
 }
 
 fn nash(a: NashArgs) -> Result<()> {
-    use gan_tutorial::nash::{nash_demo, NashConfig};
+    use gan_tutorial::nash::NashConfig;
     a.run.check_device()?;
     if let Some(d) = &a.run.device {
         // The game's experiments use the crate's one device choice: the flag sets it for this process.
@@ -459,7 +459,11 @@ fn nash(a: NashArgs) -> Result<()> {
         bail!("--out {}: is a file, not a directory; choose another --out", out.display());
     }
     eprintln!("running the game-theory experiments ({mode:?} mode, seed {}) -> {}", c.seed, out.display());
-    let report = nash_demo(&c)?;
+    let mut bar = Bar::default();
+    let mut lines = gan_tutorial::progress::Lines;
+    let progress: &mut dyn Progress = if std::io::stderr().is_terminal() { &mut bar } else { &mut lines };
+    let report = gan_tutorial::nash::nash_demo_with(&c, progress)?;
+    progress.finish();
     print_line(&report.summary().to_string());
     let files = report.save(&out)?;
     eprintln!("wrote {} files to {}", files.len(), out.display());

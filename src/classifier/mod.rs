@@ -29,7 +29,7 @@
 //! ```
 pub mod train;
 
-pub use train::{train_classifier, train_classifier_on, ClassifierConfig, ClassifierHistory, TrainDefense, TrainedClassifier};
+pub use train::{train_classifier, train_classifier_on, train_classifier_with, ClassifierConfig, ClassifierHistory, TrainDefense, TrainedClassifier};
 /// What an attack differentiates through is defined with the attacks
 /// ([`crate::attack::model`]), so that attacks need no classifier and
 /// adversarial training (here) can use attacks without a cycle.

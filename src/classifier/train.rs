@@ -204,15 +204,20 @@ pub struct TrainedClassifier {
     pub history: ClassifierHistory,
 }
 
-/// Loads the config's data and trains.
+/// Loads the config's data and trains, with a progress line per epoch.
 pub fn train_classifier(config: &ClassifierConfig) -> Result<TrainedClassifier> {
     config.validate()?;
     let data = MnistData::load(&config.data)?;
-    train_classifier_on(config, &data)
+    train_classifier_with(config, &data, &mut crate::progress::Lines)
 }
 
-/// Trains on already loaded data (the config's `data` is then only recorded).
+/// Trains on already loaded data (the config's `data` is then only recorded), quietly.
 pub fn train_classifier_on(config: &ClassifierConfig, data: &MnistData) -> Result<TrainedClassifier> {
+    train_classifier_with(config, data, &mut crate::progress::Quiet)
+}
+
+/// Trains on already loaded data, telling `progress` of every epoch.
+pub fn train_classifier_with(config: &ClassifierConfig, data: &MnistData, progress: &mut dyn crate::progress::Progress) -> Result<TrainedClassifier> {
     config.validate()?;
     let device = config.resolve_device()?;
     let start = std::time::Instant::now();
@@ -238,7 +243,7 @@ pub fn train_classifier_on(config: &ClassifierConfig, data: &MnistData) -> Resul
     let model = match config.defense {
         TrainDefense::Distillation { temperature } => {
             let mut teacher_hist = ClassifierHistory::default();
-            let teacher = fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Temperature(temperature), &mut teacher_hist)?;
+            let teacher = fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Temperature(temperature), &mut teacher_hist, progress)?;
             history.teacher_test_accuracy = Some(teacher_hist.final_test_accuracy());
             let soft = tch::no_grad(|| {
                 let n = x_train.size()[0];
@@ -249,9 +254,9 @@ pub fn train_classifier_on(config: &ClassifierConfig, data: &MnistData) -> Resul
                 Tensor::cat(&parts, 0)
             });
             let student_config = config.clone().with_seed(config.seed.wrapping_add(1));
-            fit(&student_config, &x_train, &soft, &x_test, &y_test, Objective::Soft(temperature), &mut history)?
+            fit(&student_config, &x_train, &soft, &x_test, &y_test, Objective::Soft(temperature), &mut history, progress)?
         }
-        _ => fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Hard, &mut history)?,
+        _ => fit(config, &x_train, &y_train, &x_test, &y_test, Objective::Hard, &mut history, progress)?,
     };
     history.wall_time_secs = start.elapsed().as_secs_f64();
     Ok(TrainedClassifier { model: model.with_label(label), config: config.clone(), history })
@@ -274,7 +279,9 @@ fn fit(
     y_test: &Tensor,
     objective: Objective,
     history: &mut ClassifierHistory,
+    progress: &mut dyn crate::progress::Progress,
 ) -> Result<Classifier> {
+    progress.start(&format!("train {}", config.arch), config.num_epochs);
     let device = x_train.device();
     tch::manual_seed(config.seed as i64);
     let model = Classifier::new(config.arch, device);
@@ -330,10 +337,12 @@ fn fit(
         }
         let mean = sum / count.max(1) as f64;
         if !mean.is_finite() {
-            return Err(Error::config("lr", format!("training diverged at epoch {} (loss {mean}): lower the learning rate", epoch + 1)));
+            return Err(Error::Diverged { step: (epoch + 1) * batches_per_epoch, quantity: format!("epoch {}'s mean training loss", epoch + 1), value: mean, kept: String::new() });
         }
         history.epoch_loss.push(mean);
         history.test_accuracy.push(accuracy(&model, x_test, y_test));
+        progress.line(&format!("[{}] epoch {}/{}  loss {mean:.4}  test accuracy {:.2}%", config.arch, epoch + 1, config.num_epochs, 100.0 * history.final_test_accuracy()));
+        progress.advance(epoch + 1);
     }
     Ok(model)
 }

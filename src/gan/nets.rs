@@ -502,7 +502,12 @@ impl std::fmt::Display for FamilyDiscriminator {
                 writeln!(f, "  (2): Dropout(p={})", s.dropout)?;
                 writeln!(f, "  (3): Linear(in_features={}, out_features=1, bias=True)", s.d_width)?;
                 writeln!(f, "  (4): Sigmoid()  # applied by the loss, on the logit, as BCE-with-logits")?;
-                write!(f, ")")?
+                write!(f, ")")?;
+                return match s.conditioning {
+                    Conditioning::None => Ok(()),
+                    Conditioning::Projection => write!(f, "  # + projection <embed(y), phi(x)>"),
+                    Conditioning::AuxClassifier => write!(f, "  # + class head ({} classes)", s.num_classes),
+                };
             }
             NetArch::Dcgan => {
                 write!(f, "DCGAN discriminator: 1x{0}x{0}", s.image_side)?;

@@ -198,23 +198,44 @@ pub fn demo_densities_2d() -> (Density, Density) {
 
 /// Runs every experiment of notebook 02 and draws its figures.
 pub fn nash_demo(config: &NashConfig) -> Result<NashReport> {
+    nash_demo_with(config, &mut crate::progress::Lines)
+}
+
+/// [`nash_demo`], telling `progress` as each of its nine experiments ends.
+pub fn nash_demo_with(config: &NashConfig, progress: &mut dyn crate::progress::Progress) -> Result<NashReport> {
+    progress.start("nash", 9);
+    let mut done = 0;
+    let mut step = |what: &str| {
+        done += 1;
+        progress.line(&format!("[nash {done}/9] {what}"));
+        progress.advance(done);
+    };
     let pointwise = [(1.0, 1.0), (0.3, 2.0), (2.0, 0.5), (0.05, 0.9)]
         .iter()
         .map(|&(a, b)| Ok((a, b, pointwise_argmax(a, b)?, a / (a + b))))
         .collect::<Result<Vec<_>>>()?;
+    step("the pointwise maximum a/(a+b)");
     let (p_data, p_g) = demo_densities_1d();
     let optimal_1d = train_discriminator(&p_data, &p_g, &Grid::line(-7.0, 8.0, 600)?, &config.train_d)?;
+    step("a trained D against D* in 1D");
     let (p_data2, p_g2) = demo_densities_2d();
     let train_2d = TrainDConfig { steps: config.train_d.steps / 2, ..config.train_d.clone() };
     let optimal_2d = train_discriminator(&p_data2, &p_g2, &Grid::square(-5.0, 5.0, 80)?, &train_2d)?;
+    step("a trained D against D* in 2D");
     let n = config.shift_points.max(2);
     let shifts: Vec<f64> = (0..n).map(|i| -config.shift_range + 2.0 * config.shift_range * i as f64 / (n - 1) as f64).collect();
     let cost = cost_against_shift(0.5, &shifts)?;
+    step("C(G) = -log 4 + 2 JSD against the shift");
     let simultaneous = bilinear_game(UpdateRule::Simultaneous, &config.bilinear)?;
+    step("x*y with simultaneous updates");
     let alternating = bilinear_game(UpdateRule::Alternating, &config.bilinear)?;
+    step("x*y with alternating updates");
     let vanilla = train_toy_gan(&config.vanilla)?;
+    step(&format!("the 2D GAN: {}", config.vanilla.label()));
     let remedy = train_toy_gan(&config.remedy)?;
+    step(&format!("the 2D GAN: {}", config.remedy.label()));
     let vanishing = vanishing_gradients(&config.vanishing)?;
+    step("vanishing gradients");
     let mut report = NashReport {
         config: config.clone(),
         pointwise,
