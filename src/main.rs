@@ -3,7 +3,7 @@
 //! preset, then `--config FILE`, then the flags given), run it, save the
 //! report into `--out`, print a summary.
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use gan_tutorial::data::fetch::{fetch_dataset, FetchOutcome, RemoteDataset};
 use gan_tutorial::data::{DataSource, MnistData};
 use gan_tutorial::gan::{GanConfig, LatentDist, Objective, StepOrder, Training, Variant};
@@ -67,46 +67,11 @@ impl RunArgs {
     }
 }
 
-/// The family's members, as `train <variant>` names them.
-#[derive(Clone, Copy, ValueEnum)]
-enum VariantArg {
-    /// The tutorial's vanilla GAN: MLPs, BCE, Adam 0.001, batch 128, latent 100, G step first.
-    Vanilla,
-    /// DCGAN: strided convolutions, batch norm, non-saturating BCE, Adam 2e-4 (0.5, 0.999).
-    Dcgan,
-    /// LSGAN: DCGAN's nets, least-squares objective.
-    Lsgan,
-    /// WGAN: weight clipping 0.01, RMSprop 5e-5, 5 critic steps per G step.
-    Wgan,
-    /// WGAN-GP: gradient penalty (lambda 10), layer norm in the critic, Adam 1e-4 (0, 0.9), 5 critic steps.
-    WganGp,
-    /// SNGAN: spectral normalisation of every D weight, hinge loss.
-    Sngan,
-    /// Conditional DCGAN (label embedding in G, projection discriminator).
-    Cgan,
-    /// AC-GAN: conditional G, D with an auxiliary classifier.
-    Acgan,
-}
-
-impl From<VariantArg> for Variant {
-    fn from(v: VariantArg) -> Self {
-        match v {
-            VariantArg::Vanilla => Variant::Vanilla,
-            VariantArg::Dcgan => Variant::Dcgan,
-            VariantArg::Lsgan => Variant::Lsgan,
-            VariantArg::Wgan => Variant::Wgan,
-            VariantArg::WganGp => Variant::WganGp,
-            VariantArg::Sngan => Variant::Sngan,
-            VariantArg::Cgan => Variant::Cgan,
-            VariantArg::Acgan => Variant::Acgan,
-        }
-    }
-}
-
 /// `train <variant>`: unset flags keep the preset (or the --config file).
 #[derive(Args)]
 struct TrainArgs {
-    variant: VariantArg,
+    /// vanilla (the tutorial's), dcgan, lsgan, wgan, wgan-gp, sngan, cgan or acgan.
+    variant: Variant,
     #[command(flatten)]
     run: RunArgs,
     /// Iterations (D steps) in all.
@@ -281,7 +246,7 @@ const RUN_FILES: [&str; 7] = ["config.json", "metrics.jsonl", "history.json", "l
 /// The config `train <variant>` runs: the variant's preset, then the
 /// `--config` file's fields over it, then the flags given.
 fn train_config(a: &TrainArgs) -> Result<GanConfig> {
-    let variant = Variant::from(a.variant);
+    let variant = a.variant;
     let mut c = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -367,7 +332,7 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
 fn train(a: TrainArgs) -> Result<()> {
     a.run.check_device()?;
     let c = train_config(&a)?;
-    let out = a.run.out(Variant::from(a.variant).name());
+    let out = a.run.out(a.variant.name());
     c.validate()?;
     prepare_out(&out, a.resume, a.force)?;
     let every = c.checkpoint_every;

