@@ -114,6 +114,17 @@ pub struct FgsmExample {
 }
 
 impl FgsmExample {
+    /// `fgsm_example.png`, `.svg` (the before/after figure) and `fgsm_example.json` in `dir`, atomically.
+    pub fn save(&self, dir: impl AsRef<std::path::Path>) -> Result<Vec<std::path::PathBuf>> {
+        let dir = dir.as_ref();
+        crate::fsutil::create_dir(dir)?;
+        let paths: Vec<_> = ["fgsm_example.png", "fgsm_example.svg", "fgsm_example.json"].iter().map(|f| dir.join(f)).collect();
+        self.figure.save_png(&paths[0])?;
+        self.figure.save_svg(&paths[1])?;
+        crate::fsutil::write_json(&paths[2], self)?;
+        Ok(paths)
+    }
+
     /// The before/after figure (a copy, to be a cell's last expression).
     pub fn figure(&self) -> Figure {
         self.figure.clone()
@@ -434,6 +445,25 @@ fn classifier_identity(c: &ClassifierConfig) -> Result<serde_json::Value> {
 pub const DEFENSE_NONE: &str = "none";
 
 impl AttackStudy {
+    /// The study's run directory: `config.json`, `results.json` (every number, with the
+    /// libtorch it ran on) and `accuracy_{fgsm,bim,pgd}.png/.svg`, each written atomically.
+    pub fn save(&self, dir: impl AsRef<std::path::Path>) -> Result<Vec<std::path::PathBuf>> {
+        let dir = dir.as_ref();
+        crate::fsutil::create_dir(dir)?;
+        let mut written = vec![dir.join("config.json"), dir.join("results.json")];
+        crate::fsutil::write_json(&written[0], &self.config)?;
+        crate::fsutil::write_json(&written[1], &serde_json::json!({ "study": self, "libtorch": crate::device::runtime_info() }))?;
+        for attack in ["fgsm", "bim", "pgd"] {
+            let fig = plot_accuracy_vs_eps(self, attack)?;
+            for ext in ["png", "svg"] {
+                let path = dir.join(format!("accuracy_{attack}.{ext}"));
+                fig.save(&path)?;
+                written.push(path);
+            }
+        }
+        Ok(written)
+    }
+
     /// Accuracy for (defense, attack, ε), if measured.
     pub fn accuracy(&self, defense: &str, attack: &str, eps: f64) -> Option<f64> {
         self.table.iter().find(|r| r.defense == defense && r.attack == attack && (r.eps - eps).abs() < 1e-9).map(|r| r.accuracy)

@@ -54,28 +54,38 @@ pub use plot::{image_grid, Figure};
 
 /// What a notebook needs, in one `use gan_tutorial::prelude::*;`.
 pub mod prelude {
+    // Every notebook: data, device, run mode, errors, figures, tensors, progress.
     pub use crate::data::{embedded, load_dir, DataSource, ImageSet, MnistData};
     pub use crate::device::device;
-    pub use crate::notebook::RunMode;
     pub use crate::error::{Error, Result};
-    pub use crate::gan::{update_d, update_g, Gan, LatentDist, NetSpec, TrainHistory};
-    pub use crate::vanilla::{train_vanilla_gan, vanilla_config};
-    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, GanConfig, GanReport, NetArch, Objective, StepOrder, Tips, Variant};
-    pub use crate::progress::{Lines, Progress, Quiet};
-    pub use crate::compare::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+    pub use crate::notebook::RunMode;
     pub use crate::plot::{image_grid, image_grid_with, Figure, GridOptions, ImageBatch};
+    pub use crate::progress::{Lines, Progress, Quiet};
+    pub use tch::{self, Device, Kind, Tensor};
+
+    // 01 · the vanilla GAN: the preset, the one trainer, its two steps, its figures.
     pub use crate::gan::{plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, LossPlotOptions};
+    pub use crate::gan::{update_d, update_g, Gan, GanConfig, GanReport, LatentDist, NetSpec, TrainHistory};
+    pub use crate::vanilla::{train_vanilla_gan, vanilla_config};
+
+    // 02 · the game and the 2D demo.
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
-    pub use crate::adversarial::{attack_study, fgsm_example, AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
+
+    // 03 · the GAN family: presets, objectives, tips, resume, comparison.
+    pub use crate::compare::{compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric};
+    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
+    pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
+
+    // 04 · conditional GANs and the latent space.
+    pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
+    pub use crate::latent_space::{plot_interpolation, plot_latent_arithmetic};
+
+    // 05 · adversarial attacks and defenses.
+    pub use crate::adversarial::{attack_study, fgsm_example, plot_accuracy_vs_eps, plot_adversarial_examples};
+    pub use crate::adversarial::{AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
     pub use crate::defense::InputTransform;
-    pub use crate::adversarial::{plot_accuracy_vs_eps, plot_adversarial_examples};
-    pub use tch::{self, Device, Kind, Tensor};
-    pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
-    pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
-    pub use crate::latent_space::{plot_interpolation, plot_latent_arithmetic};
-    pub use crate::compare::{compare_runs, Comparison, Judge};
 }
 
 /// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.

@@ -514,25 +514,17 @@ fn attack(a: AttackArgs) -> Result<()> {
         c.patch_sides = sides;
     }
     c.validate()?;
-    gan_tutorial::fsutil::create_dir(&out)?;
+    // The settings first, so that an interrupted study still says what it was.
     gan_tutorial::fsutil::write_json(out.join("config.json"), &c)?;
     eprintln!("adversarial attacks on MNIST ({mode} mode, seed {}) -> {}", c.seed, out.display());
     let ex_config = FgsmExampleConfig::default().with_classifier(c.classifier.clone()).with_model_path(out.join("lenet.safetensors"));
     let ex = fgsm_example(&ex_config)?;
-    ex.figure.save_png(out.join("fgsm_example.png"))?;
-    ex.figure.save_svg(out.join("fgsm_example.svg"))?;
-    gan_tutorial::fsutil::write_json(out.join("fgsm_example.json"), &ex)?;
+    let mut written = ex.save(&out)?;
     eprint!("{ex}");
     let data = MnistData::load(&c.classifier.data)?;
     let study = attack_study_with(&c, &data, &mut |line: &str| eprintln!("  {line}"))?;
-    for attack in ["fgsm", "bim", "pgd"] {
-        let fig = gan_tutorial::adversarial::plot_accuracy_vs_eps(&study, attack)?;
-        fig.save_png(out.join(format!("accuracy_{attack}.png")))?;
-        fig.save_svg(out.join(format!("accuracy_{attack}.svg")))?;
-    }
-    let results = serde_json::json!({ "study": study, "fgsm_example": ex, "libtorch": gan_tutorial::runtime_info() });
-    gan_tutorial::fsutil::write_json(out.join("results.json"), &results)?;
+    written.extend(study.save(&out)?);
     print_line(&study.to_string());
-    eprintln!("wrote config.json, results.json, fgsm_example.png, accuracy_{{fgsm,bim,pgd}}.png and lenet.safetensors to {}", out.display());
+    eprintln!("wrote {} files (and lenet.safetensors) to {}", written.len(), out.display());
     Ok(())
 }
