@@ -41,6 +41,26 @@ pub fn write_atomic_with(
     })
 }
 
+/// Writes named tensors as one safetensors file, atomically: a temporary
+/// file, synced to disk, renamed over `path`, then the directory synced.
+pub fn write_safetensors(path: impl AsRef<Path>, tensors: &[(String, tch::Tensor)]) -> Result<()> {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir(parent)?;
+    }
+    let tmp = temp_path(path);
+    let written = (|| -> Result<()> {
+        tch::Tensor::write_safetensors(tensors, &tmp)?;
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        sync_dir(path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Writes a serialisable value as pretty JSON, atomically.
 pub fn write_json(path: impl AsRef<Path>, value: &impl serde::Serialize) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)?;

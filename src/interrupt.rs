@@ -25,8 +25,3 @@ pub fn install() {
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
-
-/// Asks for a stop, as a signal would (for tests and embedders).
-pub fn request() {
-    REQUESTED.store(true, Ordering::SeqCst);
-}

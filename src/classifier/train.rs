@@ -168,10 +168,7 @@ impl ClassifierConfig {
     }
 
     pub fn resolve_device(&self) -> Result<Device> {
-        match &self.device {
-            Some(d) => crate::device::parse_device(d),
-            None => crate::device::device(),
-        }
+        crate::device::resolve(self.device.as_deref())
     }
 }
 

@@ -60,20 +60,7 @@ pub fn save(path: &Path, config: &GanConfig, gan: &Gan, state: &TrainerState, hi
         last_g: state.last_g,
     };
     tensors.push(("meta.json".into(), Tensor::from_slice(&serde_json::to_vec(&meta)?)));
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        crate::fsutil::create_dir(parent)?;
-    }
-    let tmp = crate::fsutil::temp_path(path);
-    let written = (|| -> Result<()> {
-        Tensor::write_safetensors(&tensors, &tmp)?;
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        crate::fsutil::sync_dir(path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::fsutil::write_safetensors(path, &tensors)
 }
 
 /// Loads the checkpoint at `path` into `gan` (built from `config`), after

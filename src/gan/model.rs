@@ -163,17 +163,7 @@ impl Gan {
                 named.push((format!("{prefix}.{name}"), t.to_device(Device::Cpu).contiguous()));
             }
         }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::fsutil::create_dir(parent)?;
-        }
-        let tmp = crate::fsutil::temp_path(path);
-        let written = Tensor::write_safetensors(&named, &tmp)
-            .map_err(Error::from)
-            .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        crate::fsutil::write_safetensors(path, &named)
     }
 
     /// Loads parameters saved by [`Gan::save`] into this GAN's networks

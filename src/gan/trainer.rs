@@ -142,6 +142,11 @@ struct Players<'a> {
 }
 
 impl Players<'_> {
+    /// What a checkpoint needs besides the weights and the history.
+    fn state(&self, monitor: &FailureMonitor) -> TrainerState {
+        TrainerState { opt_g: self.g_opt.state(), opt_d: self.d_opt.state(), low_d_run: monitor.low_d_run(), last_g: self.last_g }
+    }
+
     /// One iteration in the config's step order.
     fn iteration(&mut self, step: usize, total: usize, real: &Tensor, labels: &Tensor) -> Result<Numbers> {
         let c = self.config;
@@ -320,8 +325,7 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
     };
     let checkpoint_now = |players: &Players, h: &TrainHistory, extras: &StepExtras, monitor: &FailureMonitor| -> Result<()> {
         if let Some(dir) = &config.record_dir {
-            let state = TrainerState { opt_g: players.g_opt.state(), opt_d: players.d_opt.state(), low_d_run: monitor.low_d_run(), last_g: players.last_g };
-            checkpoint::save(&dir.join(checkpoint::FILE), config, &gan, &state, h, extras, &monitor.warnings)?;
+            checkpoint::save(&dir.join(checkpoint::FILE), config, &gan, &players.state(monitor), h, extras, &monitor.warnings)?;
         }
         Ok(())
     };
@@ -401,7 +405,7 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
     }
     h.wall_time_secs += started.elapsed().as_secs_f64();
     checkpoint_now(&players, &h, &extras, &monitor)?;
-    let state = TrainerState { opt_g: players.g_opt.state(), opt_d: players.d_opt.state(), low_d_run: monitor.low_d_run(), last_g: players.last_g };
+    let state = players.state(&monitor);
     drop(players);
     let warnings = monitor.warnings;
     Ok(GanReport { config: config.clone(), history: h, extras, warnings, gan, state })
