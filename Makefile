@@ -6,7 +6,7 @@
 #   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
 #   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
 #   make bench-attacks   FGSM and PGD-40 images/s, Rust against PyTorch
-.PHONY: setup setup-kernel demo test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
+.PHONY: setup setup-kernel demo soak test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
@@ -41,6 +41,10 @@ lab: setup-kernel
 
 lecture: setup-kernel
 	./scripts/render_lecture.sh
+
+# 200 random kill -9 / Ctrl-C points across two variants' training, checkpoints and resumes (minutes).
+soak: setup
+	$(CARGO) test --release --locked --test soak -- --ignored --nocapture
 
 bench: setup
 	$(CARGO) bench --locked --bench vanilla_step -- --epochs 10 --keep-graphs

@@ -80,6 +80,19 @@ pub fn device_name(device: Device) -> String {
     }
 }
 
+/// Bytes of memory the operating system says a new allocation can still get
+/// on `device` (Linux's `MemAvailable` for the CPU); `None` where it cannot
+/// be known here (CUDA: libtorch's C API gives no free-memory figure).
+pub fn available_memory(device: Device) -> Option<u64> {
+    if device != Device::Cpu {
+        return None;
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
 /// Facts about the libtorch this program runs on, for run records and bug reports.
 pub fn runtime_info() -> serde_json::Value {
     serde_json::json!({
@@ -95,6 +108,12 @@ pub fn runtime_info() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_reports_some_available_memory() {
+        let bytes = available_memory(Device::Cpu).expect("Linux has /proc/meminfo");
+        assert!(bytes > 1 << 20, "{bytes}");
+    }
 
     #[test]
     fn cpu_and_auto_parse() {

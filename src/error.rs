@@ -26,17 +26,15 @@ pub enum Error {
     #[error("shape: {0}")]
     Shape(String),
 
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading or writing a file failed. The message already holds the OS
+    /// error, so it is not also given as `source()` (a printed chain would
+    /// say it twice); match on `cause` for its kind.
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
 
-    /// libtorch reported an error.
+    /// libtorch reported an error (its text is in the message, as for `Io`).
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(tch::TchError),
 
     /// Drawing a figure failed.
     #[error("plot: {0}")]
@@ -63,7 +61,7 @@ pub enum Error {
 
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
 }
 
 /// The library's result type.
@@ -77,6 +75,18 @@ impl Error {
         Error::Config { name: name.into(), what: what.into() }
     }
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), cause: source }
+    }
+}
+
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Json(e)
     }
 }

@@ -11,6 +11,32 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
+/// Removes the temporary files ([`temp_path`]) in `dir` that a process no
+/// longer alive left behind (killed mid-write); a live writer's are kept.
+/// Returns what it removed.
+pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix('.').and_then(|n| n.rsplit_once(".partial-")).and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|p| !process_alive(p)) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether process `pid` exists (Linux: `/proc/PID`); this process counts as alive.
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| f.write_all(bytes))
@@ -81,4 +107,34 @@ pub fn sync_dir(path: &Path) -> Result<()> {
         None => Path::new("."),
     };
     std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_partials_of_dead_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = u32::MAX - 7; // beyond Linux's pid_max
+        let mine = temp_path(&dir.path().join("checkpoint.safetensors"));
+        let stale = dir.path().join(format!(".checkpoint.safetensors.partial-{dead}"));
+        let other = dir.path().join("notes.partial-1x");
+        for p in [&mine, &stale, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let removed = remove_stale_partials(dir.path()).unwrap();
+        assert_eq!(removed, vec![stale.clone()]);
+        assert!(mine.exists() && other.exists() && !stale.exists());
+        assert!(remove_stale_partials(&dir.path().join("absent")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_neither_the_target_nor_a_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.json");
+        let e = write_atomic_with(&target, |_| Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"))).unwrap_err();
+        assert!(e.to_string().contains("a.json") && e.to_string().contains("no space left"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

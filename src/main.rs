@@ -59,11 +59,13 @@ impl RunArgs {
         self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(default))
     }
     /// Checks `--device` before anything runs, so a bad device is reported at once.
-    fn check_device(&self) -> Result<()> {
-        if let Some(d) = &self.device {
-            gan_tutorial::device::parse_device(d).with_context(|| format!("--device {d}"))?;
+    /// Checks the device (`--device`, else GAN_TUTORIAL_DEVICE) before
+    /// anything runs, so a bad one is reported at once, not after the work.
+    fn check_device(&self) -> Result<tch::Device> {
+        match &self.device {
+            Some(d) => gan_tutorial::device::parse_device(d).with_context(|| format!("--device {d}")),
+            None => Ok(gan_tutorial::device::device()?),
         }
-        Ok(())
     }
 }
 
@@ -155,7 +157,7 @@ struct AttackArgs {
     #[arg(long)]
     num_test: Option<usize>,
     /// Attack strengths, comma-separated (e.g. 0,0.1,0.2,0.3).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     eps: Option<Vec<f64>>,
     /// Steps of PGD.
     #[arg(long)]
@@ -302,7 +304,7 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
         bail!("--out {}: is a file, not a directory; choose another --out", out.display());
     }
     if let Some(pid) = std::fs::read_to_string(out.join(".lock")).ok().and_then(|s| s.trim().parse::<u32>().ok()) {
-        if Path::new(&format!("/proc/{pid}")).exists() {
+        if gan_tutorial::fsutil::process_alive(pid) {
             bail!("{}: another run (process {pid}) is recording into this directory; wait for it, or choose another --out", out.display());
         }
     }
@@ -320,11 +322,14 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
         }
         for entry in std::fs::read_dir(out)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let partial = name.starts_with('.') && name.contains(".partial-");
-            if (name.starts_with("samples_epoch_") && name.ends_with(".png")) || partial {
+            if name.starts_with("samples_epoch_") && name.ends_with(".png") {
                 std::fs::remove_file(entry.path())?;
             }
         }
+    }
+    // What a killed run was writing when it died (its finished files are whole).
+    for p in gan_tutorial::fsutil::remove_stale_partials(out)? {
+        eprintln!("removed {}, left by a run that was killed while writing it", p.display());
     }
     Ok(())
 }
@@ -334,6 +339,7 @@ fn train(a: TrainArgs) -> Result<()> {
     let c = train_config(&a)?;
     let out = a.run.out(a.variant.name());
     c.validate()?;
+    c.net.check_fits(gan_tutorial::device::available_memory(c.resolve_device()?))?;
     prepare_out(&out, a.resume, a.force)?;
     let every = c.checkpoint_every;
     let c = c.with_checkpoints(&out, every);

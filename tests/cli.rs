@@ -196,3 +196,78 @@ fn fashion_mnist_from_debian_when_installed() {
         assert!(stderr(&o).contains("apt-get install dataset-fashion-mnist"), "{}", stderr(&o));
     }
 }
+
+/// Issue 14's smaller cases, each with its exit status, its message and what
+/// is on disk afterwards.
+#[test]
+fn impossible_sizes_and_mismatched_data_fail_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("never");
+    let out_s = out.to_str().unwrap();
+    // A width no memory can hold: refused before allocation (libtorch would abort).
+    let o = cli(&["train", "vanilla", "--g-width", "1000000000", "--steps", "1", "--device", "cpu", "--out", out_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("net.g_width") && e.contains("GiB of memory is available") && !e.contains("panicked"), "{e}");
+    assert!(!out.exists());
+    // A data set of 28x14 images: no hint to "use 28".
+    let data = tmp.path().join("narrow");
+    std::fs::create_dir(&data).unwrap();
+    let idx = gan_tutorial::data::idx::encode_images(4, 28, 14, &[9; 4 * 392]);
+    let labels = gan_tutorial::data::idx::encode_labels(&[0, 1, 2, 3]);
+    for (stem, bytes) in [("train-images-idx3-ubyte", &idx), ("train-labels-idx1-ubyte", &labels), ("t10k-images-idx3-ubyte", &idx), ("t10k-labels-idx1-ubyte", &labels)] {
+        std::fs::write(data.join(stem), bytes).unwrap();
+    }
+    let o = cli(&["train", "vanilla", "--data", data.to_str().unwrap(), "--steps", "1", "--batch-size", "2", "--device", "cpu", "--out", out_s]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("28x14") && e.contains("square images") && !e.contains("use 28"), "{e}");
+    // Train and test images of different sizes: refused, naming both.
+    let square = gan_tutorial::data::idx::encode_images(4, 28, 28, &[9; 4 * 784]);
+    std::fs::write(data.join("train-images-idx3-ubyte"), square).unwrap();
+    let o = cli(&["data", "info", "--data", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("test images are 28x14") && stderr(&o).contains("are 28x28"), "{}", stderr(&o));
+    // An OS error is said once, not twice.
+    let o = cli(&["train", "vanilla", "--steps", "1", "--out", "/proc/version/run"]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.matches("os error").count() == 1, "{e}");
+}
+
+#[test]
+fn negative_strengths_are_parsed_and_then_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = cli(&["attack", "--quick", "--eps", "-0.1", "--device", "cpu", "--out", tmp.path().join("a").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("eps") && e.contains("-0.1") && !e.contains("unexpected argument"), "{e}");
+}
+
+#[test]
+fn the_device_named_by_the_variable_is_checked_before_the_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("n");
+    let o = Command::new(env!("CARGO_BIN_EXE_gan-tutorial")).args(["nash", "--out", out.to_str().unwrap()]).env("GAN_TUTORIAL_DEVICE", "tpu").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let (e, text) = (stderr(&o), String::from_utf8_lossy(&o.stdout).into_owned());
+    assert!(e.contains("GAN_TUTORIAL_DEVICE=\"tpu\"") && e.contains("unset GAN_TUTORIAL_DEVICE"), "{e}");
+    assert!(!e.contains("[nash") && !text.contains("[nash"), "nothing ran before the error: {e}{text}");
+    // Given as a flag, the error speaks of the flag.
+    let o = cli(&["nash", "--device", "tpu", "--out", out.to_str().unwrap()]);
+    assert!(stderr(&o).contains("--device tpu") && !stderr(&o).contains("unset"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_killed_writers_temporary_files_are_cleared_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    std::fs::create_dir(&out).unwrap();
+    // What a process killed while writing its checkpoint leaves (pid beyond pid_max: dead).
+    let stale = out.join(format!(".checkpoint.safetensors.partial-{}", u32::MAX - 3));
+    std::fs::write(&stale, b"half a checkpoint").unwrap();
+    let o = cli(&["train", "vanilla", "--steps", "2", "--device", "cpu", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("left by a run that was killed"), "{}", stderr(&o));
+    assert!(!stale.exists());
+    assert!(files_in(&out).iter().all(|f| !f.contains(".partial-")), "{:?}", files_in(&out));
+}

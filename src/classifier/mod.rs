@@ -209,17 +209,9 @@ impl Classifier {
         if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
             return Err(Error::config("path", format!("{}: name the weights file *.safetensors", path.display())));
         }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::fsutil::create_dir(parent)?;
-        }
-        let tmp = crate::fsutil::temp_path(path).with_extension("partial.safetensors");
-        let saved = self.vs.save(&tmp).map_err(Error::from).and_then(|_| {
-            std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-        });
-        if saved.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        saved?;
+        let mut named: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::fsutil::write_safetensors(path, &named)?;
         let meta = SavedMeta { arch: self.arch, label: self.label.clone(), normalisation: [MNIST_MEAN, MNIST_STD] };
         crate::fsutil::write_json(path.with_extension("json"), &meta)
     }

@@ -26,15 +26,43 @@ pub struct IdxArray {
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::data(path, format!("corrupt or truncated gzip data ({e}); delete the file and fetch it again")))?;
-        Ok(out)
+        gunzip_idx(&raw, path)
     } else {
         Ok(raw)
     }
 }
+
+/// Un-gzips an IDX file, reading no more than its header says it holds (plus
+/// one byte, so that trailing data is still reported by [`parse_idx_u8`]): a
+/// gzip that would expand past that is refused before it fills memory.
+pub fn gunzip_idx(gz: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let corrupt = |e: std::io::Error| Error::data(path, format!("corrupt or truncated gzip data ({e}); delete the file and fetch it again"));
+    let mut reader = GzDecoder::new(gz);
+    let mut out = vec![0u8; 4];
+    if let Err(e) = reader.read_exact(&mut out) {
+        return if e.kind() == std::io::ErrorKind::UnexpectedEof { Ok(Vec::new()) } else { Err(corrupt(e)) };
+    }
+    let ndim = out[3] as usize;
+    if out[2] != 0x08 || !(1..=3).contains(&ndim) {
+        // Not an unsigned-byte IDX of 1-3 dimensions: parse_idx_u8 names the magic.
+        return Ok(out);
+    }
+    out.resize(4 + 4 * ndim, 0);
+    reader.read_exact(&mut out[4..]).map_err(corrupt)?;
+    let body = (0..ndim).try_fold(1u64, |acc, i| {
+        let o = 4 + 4 * i;
+        acc.checked_mul(u32::from_be_bytes([out[o], out[o + 1], out[o + 2], out[o + 3]]) as u64)
+    });
+    let Some(body) = body.filter(|&b| b <= MAX_IDX_BYTES) else {
+        return Err(Error::data(path, format!("its header claims more than {} GiB of data; this is not an MNIST-format file", MAX_IDX_BYTES >> 30)));
+    };
+    out.reserve(body.min(64 << 20) as usize);
+    reader.take(body + 1).read_to_end(&mut out).map_err(corrupt)?;
+    Ok(out)
+}
+
+/// The largest IDX body read (MNIST's training images are 47 MB).
+const MAX_IDX_BYTES: u64 = 4 << 30;
 
 /// Parses IDX bytes of unsigned-byte type with `expected_ndim` dimensions.
 /// `path` only names the source in errors.

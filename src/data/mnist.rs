@@ -154,19 +154,13 @@ impl MnistData {
 pub fn embedded() -> Result<MnistData> {
     let name = |i: usize| PathBuf::from(format!("<embedded>/{}.gz", FILE_STEMS[i]));
     let parse = |i: usize, magic: u32| -> Result<idx::IdxArray> {
-        let bytes = decompress(EMBEDDED[i]).map_err(|e| Error::data(name(i), e))?;
+        let bytes = idx::gunzip_idx(EMBEDDED[i], &name(i))?;
         idx::parse_idx_u8(&bytes, magic, &name(i))
     };
     let train = pair(parse(0, idx::IMAGES_MAGIC)?, parse(1, idx::LABELS_MAGIC)?, &name(0), &name(1))?;
     let test = pair(parse(2, idx::IMAGES_MAGIC)?, parse(3, idx::LABELS_MAGIC)?, &name(2), &name(3))?;
+    same_size(&train, &test, &name(0), &name(2))?;
     Ok(MnistData { train, test, source: DataSource::Embedded })
-}
-
-fn decompress(gz: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(gz).read_to_end(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 /// Finds `stem` or `stem.gz` in `dir`.
@@ -197,6 +191,7 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<MnistData> {
     let files: Vec<PathBuf> = FILE_STEMS.iter().map(|s| find_file(dir, s)).collect::<Result<_>>()?;
     let train = pair(idx::read_images(&files[0])?, idx::read_labels(&files[1])?, &files[0], &files[1])?;
     let test = pair(idx::read_images(&files[2])?, idx::read_labels(&files[3])?, &files[2], &files[3])?;
+    same_size(&train, &test, &files[0], &files[2])?;
     Ok(MnistData { train, test, source: DataSource::Dir(dir.to_path_buf()) })
 }
 
@@ -214,6 +209,24 @@ pub fn debian_fashion_mnist() -> Result<MnistData> {
     let mut d = load_dir(dir)?;
     d.source = DataSource::DebianFashionMnist;
     Ok(d)
+}
+
+/// A model trained on one image size cannot be tested on another.
+fn same_size(train: &ImageSet, test: &ImageSet, train_path: &Path, test_path: &Path) -> Result<()> {
+    if (train.rows, train.cols) != (test.rows, test.cols) {
+        return Err(Error::data(
+            test_path,
+            format!(
+                "test images are {}x{}, but the training images ({}) are {}x{}: the four files must come from one data set",
+                test.rows,
+                test.cols,
+                train_path.display(),
+                train.rows,
+                train.cols
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn pair(images: idx::IdxArray, labels: idx::IdxArray, ipath: &Path, lpath: &Path) -> Result<ImageSet> {
@@ -266,6 +279,42 @@ mod tests {
         std::fs::write(dir.path().join(TRAIN_LABELS), idx::encode_labels(&small.labels[..4])).unwrap();
         let e = load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("4 labels") && e.contains("5 images"), "{e}");
+    }
+
+    #[test]
+    fn train_and_test_images_of_different_sizes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |stem: &str, bytes: Vec<u8>| std::fs::write(dir.path().join(stem), bytes).unwrap();
+        write(TRAIN_IMAGES, idx::encode_images(3, 28, 28, &[0; 3 * 784]));
+        write(TRAIN_LABELS, idx::encode_labels(&[1, 2, 3]));
+        write(TEST_IMAGES, idx::encode_images(3, 28, 14, &[0; 3 * 392]));
+        write(TEST_LABELS, idx::encode_labels(&[1, 2, 3]));
+        let e = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("test images are 28x14") && e.contains("are 28x28") && e.contains(TEST_IMAGES), "{e}");
+    }
+
+    #[test]
+    fn a_gzip_is_unpacked_no_further_than_its_header_says() {
+        use std::io::Write;
+        let gz = |bytes: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        };
+        // 2 images in the header, then 64 MiB more: reading stops one byte past the 2 images.
+        let mut bomb = idx::encode_images(2, 28, 28, &[7; 2 * 784]);
+        bomb.extend(std::iter::repeat(0u8).take(64 << 20));
+        let out = idx::gunzip_idx(&gz(&bomb), Path::new("bomb.gz")).unwrap();
+        assert_eq!(out.len(), 16 + 2 * 784 + 1);
+        let e = idx::parse_idx_u8(&out, idx::IMAGES_MAGIC, Path::new("bomb.gz")).unwrap_err().to_string();
+        assert!(e.contains("trailing bytes"), "{e}");
+        // A header that claims more than any MNIST-format file is refused outright.
+        let mut huge = idx::IMAGES_MAGIC.to_be_bytes().to_vec();
+        for d in [100_000u32, 1000, 1000] {
+            huge.extend(d.to_be_bytes());
+        }
+        let e = idx::gunzip_idx(&gz(&huge), Path::new("huge.gz")).unwrap_err().to_string();
+        assert!(e.contains("huge.gz") && e.contains("more than 4 GiB"), "{e}");
     }
 
     #[test]

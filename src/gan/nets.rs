@@ -120,6 +120,61 @@ impl NetSpec {
         self.conditioning != Conditioning::None
     }
 
+    /// How many numbers G's and D's weight matrices and kernels hold (biases
+    /// and norms left out, so a lower bound), in `f64` so that an absurd
+    /// width cannot overflow. The trainer checks it against the memory
+    /// there is before it allocates anything.
+    pub fn weight_count(&self) -> f64 {
+        let z_in = (self.latent_dim + if self.is_conditional() { self.num_classes } else { 0 }) as f64;
+        let (img, gw, dw) = (self.image_dim() as f64, self.g_width as f64, self.d_width as f64);
+        if self.arch == NetArch::Mlp {
+            return z_in * gw + gw * img + img * dw + dw;
+        }
+        let (stages, side0) = self.dcgan_stages();
+        let mut c = gw * 2f64.powi(stages as i32 - 1);
+        let mut n = z_in * c * (side0 * side0) as f64;
+        for i in 0..stages {
+            let out = if i + 1 == stages { 1.0 } else { c / 2.0 };
+            n += c * out * 16.0; // a 4x4 transposed convolution
+            c = out;
+        }
+        let (mut c_in, mut side) = (1.0, self.image_side);
+        for i in 0..stages {
+            let c_out = dw * 2f64.powi(i as i32);
+            n += c_in * c_out * 16.0;
+            (c_in, side) = (c_out, side / 2);
+        }
+        n + c_in * (side * side) as f64
+    }
+
+    /// Refuses a net whose weights, their gradients and Adam's two moments
+    /// (4 × 4 bytes a weight) cannot fit in `available` bytes, before any
+    /// allocation is tried (libtorch would abort the process instead).
+    pub fn check_fits(&self, available: Option<u64>) -> Result<()> {
+        const MAX_WIDTH: i64 = 1 << 40;
+        for (name, w) in [("net.g_width", self.g_width), ("net.d_width", self.d_width), ("net.latent_dim", self.latent_dim)] {
+            if w > MAX_WIDTH {
+                return Err(Error::config(name, format!("{w} is beyond any machine's memory: use at most a few thousand")));
+            }
+        }
+        let needed = self.weight_count() * 16.0;
+        match available {
+            Some(avail) if needed > avail as f64 => Err(Error::config(
+                "net.g_width / net.d_width",
+                format!(
+                    "G {} and D {} wide make {:.3e} weights, which with their gradients and Adam's moments need {:.1} GiB; \
+                     {:.1} GiB of memory is available: use smaller widths",
+                    self.g_width,
+                    self.d_width,
+                    self.weight_count(),
+                    needed / GIB,
+                    avail as f64 / GIB
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// DCGAN's upsampling stages and the side of its first feature map.
     fn dcgan_stages(&self) -> (usize, i64) {
         if self.image_side == 32 { (3, 4) } else { (2, 7) }
@@ -144,6 +199,8 @@ impl NetSpec {
         Ok(())
     }
 }
+
+const GIB: f64 = (1u64 << 30) as f64;
 
 // ---------------------------------------------------------------- layers
 
@@ -580,6 +637,32 @@ mod tests {
         let la = d.forward_cond_t(&a, Some(&Tensor::from_slice(&[3i64, 3])), false).logits;
         let lb = d.forward_cond_t(&a, Some(&Tensor::from_slice(&[3i64, 4])), false).logits;
         assert!(la.get(0).equal(&lb.get(0)) && !la.get(1).equal(&lb.get(1)));
+    }
+
+    #[test]
+    fn weight_count_is_a_lower_bound_close_to_the_real_count() {
+        let _rng = crate::torch_rng_lock();
+        let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>() as f64;
+        for arch in [NetArch::Mlp, NetArch::Dcgan] {
+            for side in [28, 32] {
+                let spec = NetSpec { arch, image_side: side, g_width: 16, d_width: 16, ..Default::default() };
+                let (gvs, _, dvs, _) = build(spec);
+                let real = count(&gvs) + count(&dvs);
+                let est = spec.weight_count();
+                assert!(est <= real && est > 0.9 * real, "{arch:?} {side}: estimate {est}, real {real}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_net_too_big_for_memory_is_refused_before_allocation() {
+        let spec = NetSpec { g_width: 1_000_000_000, ..Default::default() };
+        let e = spec.check_fits(Some(16 << 30)).unwrap_err().to_string();
+        assert!(e.contains("net.g_width") && e.contains("16.0 GiB of memory is available") && e.contains("use smaller widths"), "{e}");
+        assert!(NetSpec::default().check_fits(Some(16 << 30)).is_ok());
+        assert!(spec.check_fits(None).is_ok(), "no figure, no refusal (CUDA)");
+        let absurd = NetSpec { d_width: i64::MAX / 2, ..Default::default() };
+        assert!(absurd.check_fits(None).unwrap_err().to_string().contains("net.d_width"));
     }
 
     #[test]

@@ -107,10 +107,25 @@ pub(crate) fn load_data(config: &GanConfig, device: Device) -> Result<(Tensor, T
         // 28 → 32: two background (−1) pixels on each side, as DCGAN-on-MNIST code does.
         x = ((x + 1.0).view([-1, 1, rows, cols]).constant_pad_nd([2, 2, 2, 2]) - 1.0).view([-1, side * side]);
     } else if side != rows || side != cols {
-        return Err(Error::config("net.image_side", format!("{side}, but the data's images are {rows}x{cols} (use {rows}, or {} for padded DCGAN-32)", rows + 4)));
+        return Err(Error::config("net.image_side", image_side_hint(side, rows, cols, config.net.arch)));
     }
     let labels = Tensor::from_slice(&train.labels).to_kind(Kind::Int64).to_device(device);
     Ok((x, labels))
+}
+
+/// Why `side` does not fit `rows`×`cols` images, and only the sides that would.
+fn image_side_hint(side: i64, rows: i64, cols: i64, arch: super::nets::NetArch) -> String {
+    let data = format!("{side}, but the data's images are {rows}x{cols}");
+    if rows != cols {
+        return format!("{data}: the nets here take square images; crop or pad the data set to a square");
+    }
+    let dcgan = arch == super::nets::NetArch::Dcgan;
+    match (dcgan, rows) {
+        (false, _) => format!("{data}: use {rows}"),
+        (true, 28) => format!("{data}: use 28, or 32 (MNIST padded, DCGAN-32)"),
+        (true, 32) => format!("{data}: use 32"),
+        (true, _) => format!("{data}: the DCGAN nets take 28x28 or 32x32 images; use the MLP nets (net.arch mlp) with {rows}"),
+    }
 }
 
 fn step_seed(seed: u64, step: usize) -> u64 {
@@ -283,6 +298,7 @@ fn first_non_finite(v: &Numbers) -> Option<(&'static str, f64)> {
 fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<GanReport> {
     config.validate()?;
     let device = config.resolve_device()?;
+    config.net.check_fits(crate::device::available_memory(device))?;
     let (x, labels) = load_data(config, device)?;
     // Labels ride along as a last column, so the batches keep them paired.
     let side2 = config.net.image_dim();
@@ -430,6 +446,18 @@ mod tests {
         c.net.latent_dim = 8;
         c.n_dis = 1;
         c
+    }
+
+    #[test]
+    fn the_image_side_hint_offers_only_sides_that_work() {
+        use crate::gan::nets::NetArch::{Dcgan, Mlp};
+        assert!(image_side_hint(28, 28, 14, Dcgan).contains("square images"));
+        assert!(!image_side_hint(28, 28, 14, Mlp).contains("use 28"));
+        assert!(image_side_hint(28, 32, 32, Dcgan).ends_with("use 32"), "never 36, which DCGAN refuses");
+        assert!(image_side_hint(32, 28, 28, Mlp).ends_with("use 28"));
+        assert!(image_side_hint(28, 64, 64, Dcgan).contains("MLP nets"));
+        let h = image_side_hint(32, 20, 20, Dcgan);
+        assert!(h.contains("20x20") && !h.contains("use 24"), "{h}");
     }
 
     #[test]
