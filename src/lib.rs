@@ -75,6 +75,9 @@ pub mod prelude {
     pub use crate::compare::{compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric};
     pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
+    // Measures for studying D's adversarial training (issue 16): steepness, FGSM flips, steady losses.
+    pub use crate::metrics::{d_scores, decision_threshold, flip_curve, flip_images, flip_rate, input_gradient_norms, lipschitz_estimate};
+    pub use crate::metrics::{loss_steadiness, steadiness, FlipCurve, FlipRate, GradStats, LipschitzEstimate, LossSteadiness, Steadiness};
 
     // 04 · conditional GANs and the latent space.
     pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
