@@ -78,6 +78,7 @@ pub mod prelude {
     // Measures for studying D's adversarial training (issue 16): steepness, FGSM flips, steady losses.
     pub use crate::metrics::{d_scores, decision_threshold, flip_curve, flip_images, flip_rate, input_gradient_norms, lipschitz_estimate};
     pub use crate::metrics::{loss_steadiness, steadiness, FlipCurve, FlipRate, GradStats, LipschitzEstimate, LossSteadiness, Steadiness};
+    pub use crate::compare::{plot_runs_lipschitz, runs_lipschitz};
 
     // 04 · conditional GANs and the latent space.
     pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
