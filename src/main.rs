@@ -19,6 +19,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant (train's many flags) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Train a GAN of the family and write its run directory: config.json,
@@ -138,6 +140,11 @@ struct TrainArgs {
     /// Instance noise sigma, annealed to 0.
     #[arg(long)]
     instance_noise: Option<f64>,
+    /// Adversarial training of D: none; fgsm[:EPS] (SNGAN-FGSM, eps 0.02, 80% of
+    /// steps after the first 5%; items p=P, start=F, no-reals, no-fakes, g-step);
+    /// dat[:T] (Li et al. 2020, t 1; item clamp-first). E.g. fgsm:0.05,p=0.5.
+    #[arg(long)]
+    d_attack: Option<gan_tutorial::gan::DAttack>,
     /// A checkpoint every N steps (one is always written at the end).
     #[arg(long)]
     checkpoint_every: Option<usize>,
@@ -293,6 +300,9 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     c.tips.label_smoothing = a.label_smoothing.unwrap_or(c.tips.label_smoothing);
     c.tips.label_flip = a.label_flip.unwrap_or(c.tips.label_flip);
     c.tips.instance_noise = a.instance_noise.unwrap_or(c.tips.instance_noise);
+    if let Some(attack) = a.d_attack {
+        c = c.with_d_attack(attack);
+    }
     c.checkpoint_every = a.checkpoint_every.unwrap_or(if c.checkpoint_every > 0 { c.checkpoint_every } else { 500 });
     Ok(c)
 }
@@ -337,7 +347,8 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
 fn train(a: TrainArgs) -> Result<()> {
     a.run.check_device()?;
     let c = train_config(&a)?;
-    let out = a.run.out(a.variant.name());
+    // runs/<variant>, or runs/<variant>+<attack> (runs/dcgan+fgsm0.02) for adversarial D training.
+    let out = a.run.out(&c.default_name());
     c.validate()?;
     c.net.check_fits(gan_tutorial::device::available_memory(c.resolve_device()?))?;
     prepare_out(&out, a.resume, a.force)?;

@@ -6,6 +6,7 @@
 //! preset: its MLPs (LeakyReLU 0.01, PyTorch's default slope), Adam 1e-3,
 //! batch 128, uniform codes, and its step order ([`StepOrder::GFirst`]: a G
 //! step, then a D step on the same fakes, keeping the last partial batch).
+use super::adv_d::DAttack;
 use super::latent::LatentDist;
 use super::model::{Discriminator, Gan, Generator};
 use super::nets::{Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetArch, NetSpec};
@@ -121,6 +122,9 @@ pub struct GanConfig {
     pub n_dis: usize,
     pub latent: LatentDist,
     pub tips: Tips,
+    /// Adversarial training of D: its inputs moved against it before its
+    /// update (`adv_d.rs`; FGSM or DAT). Absent from older config files: none.
+    pub d_attack: DAttack,
     pub checks: FailureChecks,
     pub data: DataSource,
     /// Train on the first this many training images only (None: all).
@@ -173,6 +177,7 @@ impl GanConfig {
             n_dis: 1,
             latent: LatentDist::Gaussian,
             tips: Tips::default(),
+            d_attack: DAttack::None,
             checks: FailureChecks::default(),
             data: DataSource::Embedded,
             max_train: None,
@@ -249,7 +254,30 @@ impl GanConfig {
         }
         let mut merged = serde_json::to_value(GanConfig::variant(variant))?;
         merge_json(&mut merged, &v);
-        serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))
+        let mut c: GanConfig = serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
+        if v.get("name").is_none() {
+            c.name = c.default_name();
+        }
+        Ok(c)
+    }
+
+    /// The preset's name with the D attack's label: `dcgan`, `dcgan+fgsm0.02`, `dcgan+dat`.
+    pub fn default_name(&self) -> String {
+        match self.d_attack.label() {
+            Some(attack) => format!("{}+{attack}", self.variant.name()),
+            None => self.variant.name().to_string(),
+        }
+    }
+
+    /// Trains D against `attack` (see [`DAttack`]); a name left at its
+    /// default follows the attack (`dcgan+fgsm0.02`).
+    pub fn with_d_attack(mut self, attack: DAttack) -> Self {
+        let default_named = self.name == self.default_name();
+        self.d_attack = attack;
+        if default_named {
+            self.name = self.default_name();
+        }
+        self
     }
 
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
@@ -381,6 +409,7 @@ impl GanConfig {
     pub fn validate(&self) -> Result<()> {
         self.net.validate()?;
         self.tips.validate(self.objective)?;
+        self.d_attack.validate()?;
         for (name, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d), ("weight_clip", self.weight_clip), ("gp_lambda", self.gp_lambda)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(name, format!("{v} must be a positive number")));
@@ -498,6 +527,9 @@ impl std::fmt::Display for GanConfig {
         for t in self.tips.describe() {
             writeln!(f, "tip             {t}")?;
         }
+        if self.d_attack != DAttack::None {
+            writeln!(f, "D attack        {}", self.d_attack)?;
+        }
         write!(f, "data            {}{}", self.data, self.max_train.map(|m| format!(", first {m} training images")).unwrap_or_default())
     }
 }
@@ -541,6 +573,32 @@ mod tests {
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "[1, 2]").unwrap_err().to_string().contains("JSON object"));
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, r#"{"lr": 1}"#).unwrap_err().to_string().contains("lr"));
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "{").unwrap_err().to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn the_d_attack_is_a_setting_like_the_others() {
+        use crate::gan::adv_d::{DatSettings, FgsmSettings};
+        // A config.json from before the setting still loads, with no attack.
+        let old = r#"{"config": {"variant": "dcgan", "name": "dcgan", "seed": 3, "lr_d": 0.001}, "runtime": {}}"#;
+        let c = GanConfig::from_json_over_preset(Variant::Dcgan, old).unwrap();
+        assert_eq!((c.d_attack, c.seed, c.name.as_str()), (DAttack::None, 3, "dcgan"));
+        let c: GanConfig = serde_json::from_str(r#"{"seed": 3}"#).unwrap();
+        assert_eq!(c.d_attack, DAttack::None);
+        // It is recorded, named in the run's label, and read back.
+        let fgsm = GanConfig::variant(Variant::Dcgan).with_d_attack(DAttack::Fgsm(FgsmSettings::default()));
+        assert_eq!(fgsm.name, "dcgan+fgsm0.02");
+        let json = serde_json::to_string(&fgsm).unwrap();
+        assert!(json.contains(r#""d_attack":{"fgsm":{"eps":0.02"#), "{json}");
+        assert_eq!(GanConfig::from_json_over_preset(Variant::Dcgan, &json).unwrap(), fgsm);
+        let dat = GanConfig::from_json_over_preset(Variant::Sngan, r#"{"d_attack": {"dat": {}}}"#).unwrap();
+        assert_eq!((dat.d_attack, dat.name.as_str()), (DAttack::Dat(DatSettings::default()), "sngan+dat"));
+        assert!(dat.to_string().contains("D attack        dat:1"), "{dat}");
+        // A name of one's own is kept; bad settings are named by validate.
+        let named = GanConfig::variant(Variant::Dcgan).with_name("mine").with_d_attack(DAttack::Dat(DatSettings::default()));
+        assert_eq!(named.name, "mine");
+        let bad = GanConfig::variant(Variant::Dcgan).with_d_attack(DAttack::Fgsm(FgsmSettings { probability: 2.0, ..Default::default() }));
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("d_attack.fgsm.probability") && e.contains("[0, 1]"), "{e}");
     }
 
     #[test]

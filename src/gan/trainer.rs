@@ -17,8 +17,9 @@
 //! batch and fresh fakes, then, every `n_dis`-th iteration, a G step on fresh
 //! codes; in [`StepOrder::GFirst`] (the tutorial's), a G step, then a D step
 //! on the same fakes. Every iteration's randomness (codes, labels, flips,
-//! noise, dropout) is drawn after seeding from `(seed, step)`, so a run
-//! resumed from a checkpoint continues exactly as an uninterrupted one.
+//! noise, dropout, whether the D attack is on) is drawn after seeding from
+//! `(seed, step)`, so a run resumed from a checkpoint continues exactly as
+//! an uninterrupted one.
 //!
 //! **Recording.** With a record directory ([`GanConfig::with_checkpoints`],
 //! or the CLI's `--out`), the run writes `config.json` before its first step,
@@ -30,6 +31,7 @@ use super::checkpoint;
 use super::config::{GanConfig, StepOrder};
 use super::model::Gan;
 use super::report::{config_record, step_record, GanReport, SampleSnapshot, StepExtras, StepLog, TrainHistory, TrainerState};
+use super::adv_d::StepAt;
 use super::step::{update_d, update_g};
 use super::tips::FailureMonitor;
 use crate::data::{Batcher, MnistData};
@@ -145,6 +147,7 @@ struct Numbers {
     g_grad: f64,
     penalty: f64,
     class_accuracy: f64,
+    d_attacked: bool,
 }
 
 struct Players<'a> {
@@ -171,7 +174,7 @@ impl Players<'_> {
         tch::manual_seed((s >> 1) as i64);
         gan.generator.reseed(s);
         gan.discriminator.reseed(s);
-        let noise = c.tips.noise_std(step, total);
+        let at = StepAt::new(step, total);
         let mut g_out = None;
         let d = match c.step_order {
             StepOrder::DFirst => {
@@ -179,19 +182,19 @@ impl Players<'_> {
                 let y = self.conditional.then(|| labels.shallow_clone());
                 let z = gan.sample_latent(n);
                 let fake = tch::no_grad(|| gan.generator.forward_cond_t(&z, y.as_ref(), true));
-                let d = update_d(gan, &mut self.d_opt, c, real, &fake, y.as_ref(), noise)?;
+                let d = update_d(gan, &mut self.d_opt, c, real, &fake, y.as_ref(), at)?;
                 if step % c.n_dis == 0 {
                     let z = gan.sample_latent(n);
                     let y_g = self.conditional.then(|| Tensor::randint(c.net.num_classes, [n], (Kind::Int64, real.device())));
-                    g_out = Some(update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), noise)?);
+                    g_out = Some(update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), at)?);
                 }
                 d
             }
             StepOrder::GFirst => {
                 // The tutorial's order: G, then D on the same (detached) fakes.
                 let z = gan.sample_latent(n);
-                let g = update_g(gan, &mut self.g_opt, c, &z, None, noise)?;
-                let d = update_d(gan, &mut self.d_opt, c, real, &g.fake, None, noise)?;
+                let g = update_g(gan, &mut self.g_opt, c, &z, None, at)?;
+                let d = update_d(gan, &mut self.d_opt, c, real, &g.fake, None, at)?;
                 g_out = Some(g);
                 d
             }
@@ -215,7 +218,7 @@ impl Players<'_> {
             )
         });
         let v: Vec<f64> = Vec::try_from(stats)?;
-        Ok(Numbers { d_loss: v[0], g_loss: self.last_g.0, d_real: v[1], d_fake: v[2], d_grad: v[3], g_grad: self.last_g.1, penalty: v[4], class_accuracy: v[5] })
+        Ok(Numbers { d_loss: v[0], g_loss: self.last_g.0, d_real: v[1], d_fake: v[2], d_grad: v[3], g_grad: self.last_g.1, penalty: v[4], class_accuracy: v[5], d_attacked: d.attacked })
     }
 }
 
@@ -377,6 +380,7 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
             extras.d_grad_norms.push(v.d_grad);
             extras.g_grad_norms.push(v.g_grad);
             extras.penalties.push(v.penalty);
+            extras.d_attacked.push(v.d_attacked);
             if aux {
                 extras.class_accuracy.push(v.class_accuracy);
             }
@@ -518,6 +522,52 @@ mod tests {
         assert!(serde_json::from_str::<GanConfig>(r#"{"lr": 1}"#).is_err());
     }
 
+    /// Copies the run directory (its checkpoint at step `at`, config and
+    /// metrics) as the run passes step `at`: a run interrupted there.
+    struct CopyAt {
+        from: PathBuf,
+        to: PathBuf,
+        at: usize,
+    }
+
+    impl Progress for CopyAt {
+        fn advance(&mut self, done: usize) {
+            if done == self.at + 1 {
+                std::fs::create_dir_all(&self.to).unwrap();
+                for f in [checkpoint::FILE, "config.json", "metrics.jsonl"] {
+                    std::fs::copy(self.from.join(f), self.to.join(f)).unwrap();
+                }
+            }
+        }
+        fn line(&mut self, _text: &str) {}
+    }
+
+    #[test]
+    fn attacked_runs_resume_exactly() {
+        let _rng = crate::torch_rng_lock();
+        let tmp = tempfile::tempdir().unwrap();
+        let plain = train_gan(&tiny(Variant::Dcgan).with_steps(8)).unwrap();
+        for attack in ["fgsm:0.05,p=0.5,start=0.25,g-step", "dat"] {
+            let a: crate::gan::DAttack = attack.parse().unwrap();
+            let c = tiny(Variant::Dcgan).with_steps(8).with_d_attack(a);
+            let (full, part) = (tmp.path().join(format!("{attack}-full")), tmp.path().join(format!("{attack}-part")));
+            let mut copy = CopyAt { from: full.clone(), to: part.clone(), at: 4 };
+            let whole = Training::new(&c.clone().with_checkpoints(&full, 4)).progress(&mut copy).run().unwrap();
+            let resumed = resume_gan(&c.clone().with_checkpoints(&part, 4), &part).unwrap();
+            assert_eq!((&resumed.history.d_losses, &resumed.history.g_losses), (&whole.history.d_losses, &whole.history.g_losses), "{attack}");
+            assert_eq!(resumed.extras, whole.extras, "{attack}");
+            let metrics = |d: &Path| std::fs::read_to_string(d.join("metrics.jsonl")).unwrap();
+            assert_eq!(metrics(&part), metrics(&full), "{attack}");
+            // The attacked steps are the draws of (seed, step); before the first, the run is the plain one.
+            let want: Vec<bool> = (0..8).map(|s| a.attacks(c.seed, StepAt::new(s, 8))).collect();
+            assert_eq!(whole.extras.d_attacked, want, "{attack}");
+            assert!(metrics(&full).contains("\"d_attacked\":true"), "{attack}");
+            let first = want.iter().position(|b| *b).unwrap();
+            assert_eq!(whole.history.d_losses[..first], plain.history.d_losses[..first], "{attack}");
+            assert_ne!(whole.history.d_losses[first], plain.history.d_losses[first], "{attack}: the attack changed nothing");
+        }
+    }
+
     #[test]
     fn padded_32_pixel_data_has_a_background_border() {
         let _rng = crate::torch_rng_lock();
@@ -551,8 +601,8 @@ mod tests {
             gan.discriminator.reseed(s);
             let real = b.narrow(1, 0, 784);
             let z = gan.sample_latent(real.size()[0]);
-            let g = update_g(&gan, &mut g_opt, &c, &z, None, 0.0).unwrap();
-            let d = update_d(&gan, &mut d_opt, &c, &real, &g.fake, None, 0.0).unwrap();
+            let g = update_g(&gan, &mut g_opt, &c, &z, None, StepAt::new(step, 3)).unwrap();
+            let d = update_d(&gan, &mut d_opt, &c, &real, &g.fake, None, StepAt::new(step, 3)).unwrap();
             assert_eq!(g.loss.double_value(&[]), r.history.g_losses[step], "G loss at {step}");
             assert_eq!(d.loss.double_value(&[]), r.history.d_losses[step], "D loss at {step}");
             assert_eq!(d.fake_score.double_value(&[]), r.history.d_fake[step], "D(G(z)) at {step}");
