@@ -19,6 +19,7 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod adv_gan;
 pub mod adversarial;
 pub mod attack;
 pub mod classifier;
@@ -90,6 +91,10 @@ pub mod prelude {
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
     pub use crate::defense::InputTransform;
+
+    // 06 · adversarial training of the GANs themselves.
+    pub use crate::adv_gan::{report as study_report, run_study, shard, Arm, PlannedRun, RunResult, StudyConfig, StudyReport};
+    pub use crate::gan::adv_d::{DAttack, DatSettings, FgsmSettings};
 }
 
 /// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.

@@ -40,6 +40,69 @@ enum Command {
     /// Adversarial attacks on MNIST classifiers: the FGSM before/after figure, accuracy
     /// against ε for every attack and defense, and a JSON of all results.
     Attack(AttackArgs),
+    /// Studies of many runs: `study adv-d` trains a grid of GANs with and
+    /// without adversarial training of D (one directory a run, resumable,
+    /// shardable); `study report` merges finished runs into a table.
+    Study {
+        #[command(subcommand)]
+        action: StudyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StudyAction {
+    /// {wgan, wgan-gp, dcgan, sngan} × {none, FGSM ε 0.01/0.02/0.05, DAT} × seeds:
+    /// every run its own directory; finished runs are never redone.
+    AdvD(StudyArgs),
+    /// Merge the finished runs of study (or run) directories: report.md/csv/json/png.
+    Report {
+        /// Study directories, or run directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the report goes (default: the first directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// The study's directory (default: runs/study-adv-d).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The small grid of notebook 06's CI mode (DCGAN, SNGAN × none, FGSM 0.02, DAT × 2 seeds, 60 steps).
+    #[arg(long)]
+    quick: bool,
+    /// Architectures, comma-separated: wgan, wgan-gp, dcgan, sngan.
+    #[arg(long, value_delimiter = ',')]
+    archs: Option<Vec<Variant>>,
+    /// Arms, comma-separated: none, fgsm:EPS, dat.
+    #[arg(long, value_delimiter = ',')]
+    arms: Option<Vec<gan_tutorial::adv_gan::Arm>>,
+    /// Seeds 0..N.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Iterations (D steps) of every run.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// G's and D's width (DCGAN base channels).
+    #[arg(long)]
+    width: Option<i64>,
+    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    #[arg(long)]
+    data: Option<String>,
+    /// Generated digits each run is scored on.
+    #[arg(long)]
+    eval_samples: Option<usize>,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long)]
+    device: Option<String>,
+    /// List the runs (index and directory name) and stop.
+    #[arg(long)]
+    plan: bool,
+    /// Run slice K of N (0-based): runs K, K+N, K+2N, … of the plan.
+    #[arg(long)]
+    shard: Option<String>,
 }
 
 /// The flags every command that computes takes.
@@ -242,6 +305,10 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Nash(a) => nash(a),
         Command::Attack(a) => attack(a),
+        Command::Study { action } => match action {
+            StudyAction::AdvD(a) => study_adv_d(a),
+            StudyAction::Report { dirs, out } => study_report(&dirs, out),
+        },
         Command::Info => {
             print_line(&serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
             Ok(())
@@ -543,5 +610,71 @@ fn attack(a: AttackArgs) -> Result<()> {
     written.extend(study.save(&out)?);
     print_line(&study.to_string());
     eprintln!("wrote {} files (and lenet.safetensors) to {}", written.len(), out.display());
+    Ok(())
+}
+
+fn study_adv_d(a: StudyArgs) -> Result<()> {
+    use gan_tutorial::adv_gan::{parse_shard, plan_lines, report, run_study, shard, StudyConfig};
+    let mut c = StudyConfig::for_mode(if a.quick { RunMode::Quick } else { RunMode::Full });
+    if let Some(v) = a.archs {
+        c.archs = v;
+    }
+    if let Some(v) = a.arms {
+        c.arms = v;
+    }
+    if let Some(n) = a.seeds {
+        c.seeds = (0..n).collect();
+    }
+    if let Some(s) = a.steps {
+        c.steps = s;
+        c.window = c.window.min(s);
+        c.checkpoint_every = c.checkpoint_every.min(s);
+    }
+    if let Some(w) = a.width {
+        c.width = w;
+    }
+    if let Some(d) = a.data.as_deref() {
+        c.data = data_source(Some(d));
+    }
+    if let Some(n) = a.eval_samples {
+        c.eval_samples = n;
+    }
+    c.device = a.device.or(c.device);
+    c.validate()?;
+    let plan = c.plan();
+    let runs = match a.shard.as_deref() {
+        Some(s) => {
+            let (k, n) = parse_shard(s)?;
+            shard(&plan, k, n)?
+        }
+        None => plan.clone(),
+    };
+    if a.plan {
+        print_line(&plan_lines(&runs).trim_end().to_string());
+        return Ok(());
+    }
+    let out = a.out.unwrap_or_else(|| PathBuf::from("runs/study-adv-d"));
+    if let Some(d) = &c.device {
+        gan_tutorial::device::parse_device(d).with_context(|| format!("--device {d}"))?;
+    }
+    eprintln!("study adv-d: {} of {} runs ({} steps each, data {}) -> {}", runs.len(), plan.len(), c.steps, c.data, out.display());
+    run_study(&c, &out, &runs, &mut |line: &str| eprintln!("  {line}"))?;
+    if a.shard.is_some() {
+        eprintln!("this shard is done; when every shard is, `gan-tutorial study report {}` merges them", out.display());
+        return Ok(());
+    }
+    let r = report(&[&out])?;
+    let written = r.save(&out)?;
+    print_line(&r.to_string());
+    eprintln!("wrote {} files to {}", written.len(), out.display());
+    Ok(())
+}
+
+fn study_report(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<()> {
+    let r = gan_tutorial::adv_gan::report(dirs)?;
+    let out = out.unwrap_or_else(|| dirs[0].clone());
+    let written = r.save(&out)?;
+    print_line(&r.to_string());
+    eprintln!("merged {} runs; wrote {} files to {}", r.results.len(), written.len(), out.display());
     Ok(())
 }
