@@ -93,7 +93,8 @@ pub mod prelude {
     pub use crate::defense::InputTransform;
 
     // 06 · adversarial training of the GANs themselves.
-    pub use crate::adv_gan::{report as study_report, run_study, shard, Arm, PlannedRun, RunResult, StudyConfig, StudyReport};
+    pub use crate::adv_gan::{arms_table, flip_demo, plot_lipschitz_over_training, train_arms, ArmRun, ArmsConfig, FlipDemo};
+    pub use crate::adv_gan::{report as study_report, run_study, shard, Arm, ClaimCheck, PlannedRun, RunResult, StudyConfig, StudyReport};
     pub use crate::gan::adv_d::{DAttack, DatSettings, FgsmSettings};
 }
 

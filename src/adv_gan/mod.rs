@@ -10,6 +10,7 @@
 //! [`StudyConfig::plan`] lists the runs, [`shard`] takes one slice of them,
 //! [`run_study`] runs a slice, and [`report::report`] merges whatever
 //! finished run directories it is given.
+pub mod lesson;
 pub mod plot;
 pub mod report;
 
@@ -25,7 +26,8 @@ use crate::progress::{Progress, Quiet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use report::{report, StudyReport};
+pub use lesson::{arms_table, flip_demo, plot_lipschitz_over_training, train_arms, ArmRun, ArmsConfig, FlipDemo};
+pub use report::{report, ClaimCheck, StudyReport, Verdict};
 
 /// One arm of the study: how D is attacked while it trains.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -432,7 +434,7 @@ pub fn measure(config: &StudyConfig, run: &PlannedRun, report: &GanReport, judge
 }
 
 /// MNIST's 28×28 digits padded to 32×32 with background, for DCGAN-32 nets.
-fn pad_to(x: &tch::Tensor, side: i64) -> Result<tch::Tensor> {
+pub(crate) fn pad_to(x: &tch::Tensor, side: i64) -> Result<tch::Tensor> {
     let have = ((x.size()[1] as f64).sqrt()) as i64;
     if have == side {
         return Ok(x.shallow_clone());

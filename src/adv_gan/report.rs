@@ -219,7 +219,26 @@ impl StudyReport {
         for c in &self.cells {
             s += &format!("| {} |\n", row(c).join(" | "));
         }
+        if let Some(arm) = self.claims_arm() {
+            s += &format!("\nThe coursework's claims, checked for {arm} against the same seeds' baselines:\n\n");
+            for c in self.claims(arm) {
+                s += &format!("- {c}\n");
+            }
+        }
         s
+    }
+
+    /// The FGSM arm the claims are checked for: ε = 0.02 (the public
+    /// implementation's) when the study has it, else the FGSM arm nearest it.
+    pub fn claims_arm(&self) -> Option<Arm> {
+        self.cells
+            .iter()
+            .filter_map(|c| match c.arm {
+                Arm::Fgsm(e) => Some((e, c.arm)),
+                _ => None,
+            })
+            .min_by(|a, b| (a.0 - 0.02).abs().total_cmp(&(b.0 - 0.02).abs()))
+            .map(|(_, arm)| arm)
     }
 
     /// The table as CSV: every number in its own column (mean, half-width, n).
@@ -271,6 +290,111 @@ impl StudyReport {
     }
 }
 
+/// What one part of a claim says of a paired difference (arm − baseline).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// Lower than the baseline (a better FD, a steadier loss).
+    Lower,
+    /// Higher (a less steady loss).
+    Higher,
+    /// No difference the seeds can show.
+    Same,
+}
+
+/// Whether the numbers bear a claim out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Every part is borne out by a 95% interval that excludes 0 (or, for
+    /// "like the plain version", includes it).
+    Holds,
+    /// Some part is contradicted: a difference in the other direction, or a
+    /// difference where none was claimed.
+    DoesNotHold,
+    /// The intervals cannot tell (too few seeds, or too noisy).
+    Inconclusive,
+    /// The study has no paired runs of this architecture and arm.
+    NotRun,
+}
+
+/// One of the coursework's claims about FGSM adversarial training of D,
+/// checked against a study's paired differences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimCheck {
+    pub arch: Variant,
+    pub claim: String,
+    /// The paired differences it was judged on.
+    pub evidence: String,
+    pub verdict: Verdict,
+}
+
+impl StudyReport {
+    /// The coursework's four claims (WGAN: much better metrics and a steadier
+    /// G loss; WGAN-GP: like the plain version but a less steady D loss;
+    /// DCGAN: like the plain version; SNGAN: slightly better metrics and a
+    /// steadier G loss), checked for the FGSM arm `arm` against the
+    /// baseline, seed by seed.
+    pub fn claims(&self, arm: Arm) -> Vec<ClaimCheck> {
+        use Expect::*;
+        let table: [(Variant, &str, Vec<(&str, Expect)>); 4] = [
+            (Variant::Wgan, "a large improvement of the metrics and a steadier G loss", vec![("FD", Lower), ("G", Lower)]),
+            (Variant::WganGp, "results like the plain version, but a less steady D loss", vec![("FD", Same), ("D", Higher)]),
+            (Variant::Dcgan, "results like the plain version", vec![("FD", Same)]),
+            (Variant::Sngan, "a small improvement of the metrics and a steadier G loss", vec![("FD", Lower), ("G", Lower)]),
+        ];
+        table
+            .into_iter()
+            .map(|(arch, claim, parts)| {
+                let cell = self.cell(arch, arm);
+                let pick = |what: &str| cell.and_then(|c| match what {
+                    "FD" => c.fid_vs_none,
+                    "G" => c.g_steadiness_vs_none,
+                    _ => c.d_steadiness_vs_none,
+                });
+                let judged: Vec<(String, Option<Verdict>)> = parts
+                    .iter()
+                    .map(|(what, expect)| match pick(what) {
+                        Some(d) if d.n >= 2 => {
+                            let label = match *what { "FD" => "ΔFD", "G" => "ΔG-loss rolling std", _ => "ΔD-loss rolling std" };
+                            (format!("{label} {:+.4} ± {:.4} (n = {})", d.mean, d.half_width, d.n), Some(judge(d, *expect)))
+                        }
+                        _ => (format!("{what}: no paired seeds"), None),
+                    })
+                    .collect();
+                let verdicts: Vec<Option<Verdict>> = judged.iter().map(|j| j.1).collect();
+                let verdict = if verdicts.iter().any(Option::is_none) {
+                    Verdict::NotRun
+                } else if verdicts.contains(&Some(Verdict::DoesNotHold)) {
+                    Verdict::DoesNotHold
+                } else if verdicts.iter().all(|v| *v == Some(Verdict::Holds)) {
+                    Verdict::Holds
+                } else {
+                    Verdict::Inconclusive
+                };
+                ClaimCheck { arch, claim: format!("{arch} with {arm}: {claim}"), evidence: judged.into_iter().map(|j| j.0).collect::<Vec<_>>().join("; "), verdict }
+            })
+            .collect()
+    }
+}
+
+fn judge(d: Stat, expect: Expect) -> Verdict {
+    let (lower, higher) = (d.excludes_zero() && d.mean < 0.0, d.excludes_zero() && d.mean > 0.0);
+    match expect {
+        Expect::Lower if lower => Verdict::Holds,
+        Expect::Lower if higher => Verdict::DoesNotHold,
+        Expect::Higher if higher => Verdict::Holds,
+        Expect::Higher if lower => Verdict::DoesNotHold,
+        Expect::Same if lower || higher => Verdict::DoesNotHold,
+        Expect::Same if d.half_width.is_finite() => Verdict::Holds,
+        _ => Verdict::Inconclusive,
+    }
+}
+
+impl std::fmt::Display for ClaimCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {} [{}]", self.verdict, self.claim, self.evidence)
+    }
+}
+
 fn row(c: &Cell) -> Vec<String> {
     let diff = |s: &Option<Stat>, d: usize| match s {
         Some(s) => format!("{}{}", if s.mean >= 0.0 { "+" } else { "" }, s.cell(d)) + if s.excludes_zero() { " *" } else { "" },
@@ -312,12 +436,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn claims_are_judged_by_the_paired_intervals() {
+        let clear_drop = Stat { mean: -5.0, half_width: 1.0, n: 3 };
+        let noise = Stat { mean: -0.5, half_width: 2.0, n: 3 };
+        assert_eq!(judge(clear_drop, Expect::Lower), Verdict::Holds);
+        assert_eq!(judge(clear_drop, Expect::Higher), Verdict::DoesNotHold);
+        assert_eq!(judge(clear_drop, Expect::Same), Verdict::DoesNotHold);
+        assert_eq!(judge(noise, Expect::Lower), Verdict::Inconclusive);
+        assert_eq!(judge(noise, Expect::Same), Verdict::Holds);
+        assert_eq!(judge(Stat { mean: 1.0, half_width: f64::NAN, n: 1 }, Expect::Same), Verdict::Inconclusive);
+    }
+
+    #[test]
     fn stat_is_the_t_interval() {
         let s = Stat::of(&[1.0, 2.0, 3.0]).unwrap();
         assert_eq!((s.mean, s.n), (2.0, 3));
         // sd 1, n 3: 4.303 / sqrt(3).
         assert!((s.half_width - 4.303 / 3f64.sqrt()).abs() < 1e-12, "{s:?}");
-        assert!(s.excludes_zero());
+        assert!(!s.excludes_zero(), "2 ± 2.48 includes 0");
+        assert!(Stat::of(&[1.9, 2.0, 2.1]).unwrap().excludes_zero());
         assert!(!Stat::of(&[-1.0, 1.0]).unwrap().excludes_zero());
         assert!(Stat::of(&[5.0]).unwrap().half_width.is_nan());
         assert!(Stat::of(&[]).is_none());
