@@ -270,6 +270,7 @@ fn a_killed_writers_temporary_files_are_cleared_by_the_next_run() {
     assert!(stderr(&o).contains("left by a run that was killed"), "{}", stderr(&o));
     assert!(!stale.exists());
     assert!(files_in(&out).iter().all(|f| !f.contains(".partial-")), "{:?}", files_in(&out));
+}
 
 #[test]
 fn d_attack_flag_is_recorded_named_and_checked() {
