@@ -353,7 +353,7 @@ impl StudyReport {
                 let judged: Vec<(String, Option<Verdict>)> = parts
                     .iter()
                     .map(|(what, expect)| match pick(what) {
-                        Some(d) if d.n >= 2 => {
+                        Some(d) if d.n >= 1 => {
                             let label = match *what { "FD" => "ΔFD", "G" => "ΔG-loss rolling std", _ => "ΔD-loss rolling std" };
                             (format!("{label} {:+.4} ± {:.4} (n = {})", d.mean, d.half_width, d.n), Some(judge(d, *expect)))
                         }
@@ -376,7 +376,14 @@ impl StudyReport {
     }
 }
 
+/// Fewer paired seeds than this judge nothing: two seeds give an interval of
+/// ±12.7 standard errors, which "includes 0" for almost any difference.
+pub const MIN_PAIRED_SEEDS: usize = 3;
+
 fn judge(d: Stat, expect: Expect) -> Verdict {
+    if d.n < MIN_PAIRED_SEEDS {
+        return Verdict::Inconclusive;
+    }
     let (lower, higher) = (d.excludes_zero() && d.mean < 0.0, d.excludes_zero() && d.mean > 0.0);
     match expect {
         Expect::Lower if lower => Verdict::Holds,
@@ -445,6 +452,9 @@ mod tests {
         assert_eq!(judge(noise, Expect::Lower), Verdict::Inconclusive);
         assert_eq!(judge(noise, Expect::Same), Verdict::Holds);
         assert_eq!(judge(Stat { mean: 1.0, half_width: f64::NAN, n: 1 }, Expect::Same), Verdict::Inconclusive);
+        // Two seeds judge nothing, however the interval falls.
+        assert_eq!(judge(Stat { mean: -6.0, half_width: 150.0, n: 2 }, Expect::Same), Verdict::Inconclusive);
+        assert_eq!(judge(Stat { mean: -6.0, half_width: 1.0, n: 2 }, Expect::Lower), Verdict::Inconclusive);
     }
 
     #[test]
