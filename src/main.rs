@@ -4,7 +4,7 @@
 //! report into `--out`, print a summary.
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use gan_tutorial::data::fetch::{fetch_dataset, FetchOutcome, RemoteDataset};
+use gan_tutorial::data::fetch::{fetch_cifar10, fetch_dataset, FetchOutcome, RemoteDataset};
 use gan_tutorial::data::{DataSource, MnistData};
 use gan_tutorial::gan::{GanConfig, LatentDist, Objective, StepOrder, Training, Variant};
 use gan_tutorial::notebook::RunMode;
@@ -89,6 +89,7 @@ struct StudyArgs {
     #[arg(long)]
     width: Option<i64>,
     /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    /// CIFAR-10 is refused: the study's judge is a LeNet trained on MNIST digits.
     #[arg(long)]
     data: Option<String>,
     /// Generated digits each run is scored on.
@@ -146,7 +147,11 @@ struct TrainArgs {
     steps: Option<usize>,
     #[arg(long)]
     epochs: Option<usize>,
-    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    /// `embedded` (default), `fashion-mnist`, a directory with the four IDX
+    /// files, or CIFAR-10: `cifar10:DIR`, or a DIR holding its binary batches
+    /// (data_batch_1.bin …, directly or in cifar-10-batches-bin/). With
+    /// CIFAR-10 the nets take 3 channels at 32x32, and sngan's D is the
+    /// paper's SN-CNN (LeakyReLU 0.1); --arch and --image-side still override.
     #[arg(long)]
     data: Option<String>,
     /// Continue the run recorded in --out from its checkpoint, up to --steps / --epochs.
@@ -170,6 +175,10 @@ struct TrainArgs {
     lr_g: Option<f64>,
     #[arg(long)]
     lr_d: Option<f64>,
+    /// Learning-rate schedule of both nets: none, or linear (to 0 over the run,
+    /// lr·(1 − t/T) at iteration t of T, set before every iteration).
+    #[arg(long)]
+    lr_decay: Option<gan_tutorial::optim::LrDecay>,
     /// D (critic) steps per G step.
     #[arg(long)]
     n_dis: Option<usize>,
@@ -179,6 +188,9 @@ struct TrainArgs {
     /// d-first (fresh fakes for D) or g-first (the tutorial's: D on G's fakes).
     #[arg(long)]
     step_order: Option<String>,
+    /// Network family: mlp, dcgan, or sn-cnn (SNGAN's CNN D with the DCGAN G).
+    #[arg(long)]
+    arch: Option<gan_tutorial::gan::NetArch>,
     /// Normalisation in D: none, batch, layer or spectral.
     #[arg(long)]
     d_norm: Option<gan_tutorial::gan::DNorm>,
@@ -188,7 +200,7 @@ struct TrainArgs {
     /// Width of D (MLP: hidden units; DCGAN: base channels).
     #[arg(long)]
     d_width: Option<i64>,
-    /// 28, or 32 (MNIST padded, DCGAN-32).
+    /// 28, or 32 (MNIST padded, DCGAN-32; CIFAR-10).
     #[arg(long)]
     image_side: Option<i64>,
     /// uniform or gaussian.
@@ -261,29 +273,31 @@ struct NashArgs {
 #[derive(Subcommand)]
 enum DataAction {
     /// Download a full data set, checking each file's MD5; atomic writes.
+    /// cifar10: cifar-10-binary.tar.gz is kept in DIR and its batch files
+    /// unpacked into DIR/cifar-10-batches-bin/.
     Fetch {
-        /// mnist or fashion-mnist
+        /// mnist, fashion-mnist or cifar10
         dataset: String,
         #[arg(long)]
         dir: PathBuf,
         /// Base URL to download from instead of the public mirrors (repeatable; tried in order).
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
+        /// The MD5 the archive must have instead of the published one: only for a
+        /// copy you made yourself (cifar10, a single file). Default: the published MD5.
+        #[arg(long)]
+        md5: Option<String>,
     },
     /// Describe a data set: sizes and images per class.
     Info {
-        /// A directory, `embedded` (default) or `fashion-mnist`.
+        /// A directory (MNIST-format or CIFAR-10), `cifar10:DIR`, `embedded` (default) or `fashion-mnist`.
         #[arg(long)]
         data: Option<String>,
     },
 }
 
 fn data_source(arg: Option<&str>) -> DataSource {
-    match arg {
-        None | Some("embedded") => DataSource::Embedded,
-        Some("fashion-mnist") => DataSource::DebianFashionMnist,
-        Some(dir) => DataSource::Dir(PathBuf::from(dir)),
-    }
+    arg.map_or(DataSource::Embedded, DataSource::from_arg)
 }
 
 fn main() {
@@ -300,7 +314,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train(a),
         Command::Data { action } => match action {
-            DataAction::Fetch { dataset, dir, mirrors } => fetch(&dataset, dir, mirrors),
+            DataAction::Fetch { dataset, dir, mirrors, md5 } => fetch(&dataset, dir, mirrors, md5),
             DataAction::Info { data } => data_info(data.as_deref()),
         },
         Command::Nash(a) => nash(a),
@@ -341,6 +355,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     }
     if a.data.is_some() {
         c.data = data_source(a.data.as_deref());
+        c = c.fit_nets_to_data();
     }
     c.max_train = a.max_train.or(c.max_train);
     c.device = a.run.device.clone().or(c.device);
@@ -350,6 +365,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     }
     c.lr_g = a.lr_g.unwrap_or(c.lr_g);
     c.lr_d = a.lr_d.unwrap_or(c.lr_d);
+    c.lr_decay = a.lr_decay.unwrap_or(c.lr_decay);
     c.n_dis = a.n_dis.unwrap_or(c.n_dis);
     c.objective = a.objective.unwrap_or(c.objective);
     if let Some(o) = &a.step_order {
@@ -359,6 +375,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
             _ => bail!("--step-order {o}: use d-first or g-first"),
         };
     }
+    c.net.arch = a.arch.unwrap_or(c.net.arch);
     c.net.d_norm = a.d_norm.unwrap_or(c.net.d_norm);
     c.net.g_width = a.g_width.unwrap_or(c.net.g_width);
     c.net.d_width = a.d_width.unwrap_or(c.net.d_width);
@@ -519,13 +536,20 @@ fn nash(a: NashArgs) -> Result<()> {
     Ok(())
 }
 
-fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>) -> Result<()> {
+fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>, md5: Option<String>) -> Result<()> {
     let mut spec = RemoteDataset::by_name(dataset)?;
     if !mirrors.is_empty() {
         spec = spec.with_mirrors(mirrors);
     }
+    if let Some(m) = md5 {
+        if spec.files.len() != 1 {
+            bail!("--md5: {} has {} files, each with its published MD5; --md5 is for single-file data sets (cifar10)", spec.name, spec.files.len());
+        }
+        let file = spec.files[0].0.clone();
+        spec = spec.with_md5(&file, &m.to_ascii_lowercase());
+    }
     let mut last_print = std::time::Instant::now();
-    let outcomes = fetch_dataset(&spec, &dir, &mut |file, n, total| {
+    let mut progress = |file: &str, n: u64, total: Option<u64>| {
         if last_print.elapsed().as_secs_f64() > 2.0 {
             last_print = std::time::Instant::now();
             match total {
@@ -533,15 +557,24 @@ fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>) -> Result<()> {
                 None => eprintln!("  {file}: {:.1} MB", n as f64 / 1e6),
             }
         }
-    })?;
+    };
+    let (outcomes, unpacked) = if spec.is_cifar10() { fetch_cifar10(&spec, &dir, &mut progress)? } else { (fetch_dataset(&spec, &dir, &mut progress)?, vec![]) };
     for o in &outcomes {
         match o {
             FetchOutcome::AlreadyPresent(p) => println!("ok (already present) {}", p.display()),
             FetchOutcome::Downloaded { path, url, bytes } => println!("ok {} ({bytes} bytes from {url})", path.display()),
         }
     }
-    let data = gan_tutorial::data::load_dir(&dir).context("the downloaded files do not parse as IDX")?;
-    println!("{}: {} train and {} test images of {}x{}", spec.name, data.train.len(), data.test.len(), data.train.rows, data.train.cols);
+    for p in &unpacked {
+        println!("unpacked {}", p.display());
+    }
+    let data = if spec.is_cifar10() {
+        gan_tutorial::data::cifar::load_cifar10(&dir).context("the unpacked files do not parse as CIFAR-10 batches")?
+    } else {
+        gan_tutorial::data::load_dir(&dir).context("the downloaded files do not parse as IDX")?
+    };
+    let t = &data.train;
+    println!("{}: {} train and {} test images of {}x{}x{}", spec.name, t.len(), data.test.len(), t.channels, t.rows, t.cols);
     Ok(())
 }
 
@@ -554,6 +587,7 @@ fn data_info(arg: Option<&str>) -> Result<()> {
     let info = serde_json::json!({
         "source": source.to_string(),
         "image_size": [d.train.rows, d.train.cols],
+        "channels": d.train.channels,
         "train": { "images": d.train.len(), "per_class": d.train.label_counts() },
         "test": { "images": d.test.len(), "per_class": d.test.label_counts() },
     });

@@ -187,6 +187,18 @@ impl StudyConfig {
         if self.eval_samples < 10 || self.probe_samples < 2 {
             return Err(Error::config("eval_samples / probe_samples", "score at least 10 generated images and probe at least 2"));
         }
+        if self.data.channels() != 1 {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{}: the study's judge (FD, precision and recall of every run) is a LeNet trained on MNIST-format digits, \
+                     which takes 1x28x28 grey images and cannot judge CIFAR-10's 3x32x32 colour images. Missing: a feature \
+                     extractor for CIFAR-10 (an Inception network, or a classifier trained on it; the classifier module takes \
+                     1x28x28 images only). Meanwhile train single CIFAR-10 runs: `gan-tutorial train sngan --data cifar10:DIR`",
+                    self.data
+                ),
+            ));
+        }
         if !(self.flip_eps > 0.0 && self.flip_eps <= 1.0) {
             return Err(Error::config("flip_eps", format!("{}: ε must be in (0, 1]", self.flip_eps)));
         }
@@ -216,6 +228,7 @@ impl StudyConfig {
             .with_batch_size(self.batch_size)
             .with_widths(self.width, self.width)
             .with_data(self.data.clone())
+            .fit_nets_to_data()
             .with_print_every(0)
             .with_fixed_samples(16);
         c.name = run.name.clone();

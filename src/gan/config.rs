@@ -15,7 +15,7 @@ use super::tips::{FailureChecks, Tips};
 use crate::data::DataSource;
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
-use crate::optim::OptimizerKind;
+use crate::optim::{LrDecay, OptimizerKind};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::{nn, Device};
@@ -118,6 +118,12 @@ pub struct GanConfig {
     pub optimizer_d: OptimizerKind,
     pub lr_g: f64,
     pub lr_d: f64,
+    /// Both learning rates' schedule, applied before every iteration from
+    /// its index: [`LrDecay::Linear`] takes them linearly to 0 over the run
+    /// (`max_steps`, or the epochs' iterations). Absent from older config
+    /// files: none (constant). A resumed run follows an uninterrupted run's
+    /// schedule when it is given the same length.
+    pub lr_decay: LrDecay,
     /// D (critic) steps per G step.
     pub n_dis: usize,
     pub latent: LatentDist,
@@ -174,6 +180,7 @@ impl GanConfig {
             optimizer_d: adam(0.5, 0.999),
             lr_g: 2e-4,
             lr_d: 2e-4,
+            lr_decay: LrDecay::None,
             n_dis: 1,
             latent: LatentDist::Gaussian,
             tips: Tips::default(),
@@ -327,6 +334,30 @@ impl GanConfig {
     pub fn with_lrs(mut self, lr_g: f64, lr_d: f64) -> Self {
         self.lr_g = lr_g;
         self.lr_d = lr_d;
+        self
+    }
+    /// Decay both learning rates over the run ([`LrDecay::Linear`]: linearly to 0).
+    pub fn with_lr_decay(mut self, decay: LrDecay) -> Self {
+        self.lr_decay = decay;
+        self
+    }
+    /// CIFAR-10 from `dir` (its binary batches), with nets fitted to it
+    /// ([`GanConfig::fit_nets_to_data`]).
+    pub fn with_cifar10(self, dir: impl Into<PathBuf>) -> Self {
+        self.with_data(DataSource::Cifar10(dir.into())).fit_nets_to_data()
+    }
+    /// Fits the nets to the config's data: for RGB data (CIFAR-10), 3
+    /// channels at 32×32, and SNGAN's D becomes the paper's SN-CNN
+    /// (LeakyReLU 0.1) where it was the DCGAN one. Grey data: unchanged.
+    pub fn fit_nets_to_data(mut self) -> Self {
+        if self.data.channels() == 3 {
+            self.net.channels = 3;
+            self.net.image_side = 32;
+            if self.variant == Variant::Sngan && self.net.arch == NetArch::Dcgan {
+                self.net.arch = NetArch::SnCnn;
+                self.net.leaky_slope = 0.1;
+            }
+        }
         self
     }
     pub fn with_n_dis(mut self, n: usize) -> Self {
@@ -490,13 +521,12 @@ impl std::fmt::Display for GanConfig {
             StepOrder::GFirst => "G first, then D on the same fakes (the tutorial's)",
         };
         writeln!(f, "step order      {order}")?;
-        let arch = match n.arch {
-            NetArch::Mlp => "MLP",
-            NetArch::Dcgan => "DCGAN",
-        };
+        // Grey MNIST-sized images read as before; colour is named.
+        let colour = if n.channels == 3 { " RGB" } else { "" };
         match n.arch {
-            NetArch::Mlp => writeln!(f, "networks        {arch}, hidden G {} / D {}, LeakyReLU({}), dropout {}, {4}x{4} images", n.g_width, n.d_width, n.leaky_slope, n.dropout, n.image_side)?,
-            NetArch::Dcgan => writeln!(f, "networks        {arch}, widths G {} / D {}, {2}x{2} images", n.g_width, n.d_width, n.image_side)?,
+            NetArch::Mlp => writeln!(f, "networks        MLP, hidden G {} / D {}, LeakyReLU({}), dropout {}, {4}x{4}{colour} images", n.g_width, n.d_width, n.leaky_slope, n.dropout, n.image_side)?,
+            NetArch::Dcgan => writeln!(f, "networks        DCGAN, widths G {} / D {}, {2}x{2}{colour} images", n.g_width, n.d_width, n.image_side)?,
+            NetArch::SnCnn => writeln!(f, "networks        DCGAN G {} / SN-CNN D {}, LeakyReLU({}), {3}x{3}{colour} images", n.g_width, n.d_width, n.leaky_slope, n.image_side)?,
         }
         let norm = match n.d_norm {
             DNorm::None => "none",
@@ -518,6 +548,9 @@ impl std::fmt::Display for GanConfig {
         };
         writeln!(f, "objective       {}{extra}", self.objective)?;
         writeln!(f, "optimisers      G {} lr {} / D {} lr {}", self.optimizer_g, self.lr_g, self.optimizer_d, self.lr_d)?;
+        if self.lr_decay == LrDecay::Linear {
+            writeln!(f, "lr schedule     linear decay to 0 over the run, every iteration")?;
+        }
         writeln!(f, "D steps per G   {}", self.n_dis)?;
         let latent = match self.latent {
             LatentDist::Uniform => "uniform on [-1, 1]",
@@ -599,6 +632,30 @@ mod tests {
         let bad = GanConfig::variant(Variant::Dcgan).with_d_attack(DAttack::Fgsm(FgsmSettings { probability: 2.0, ..Default::default() }));
         let e = bad.validate().unwrap_err().to_string();
         assert!(e.contains("d_attack.fgsm.probability") && e.contains("[0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn configs_from_before_channels_and_lr_decay_still_load() {
+        // A config.json as written before RGB nets and the lr schedule existed.
+        let old = r#"{"config": {"variant": "sngan", "name": "sngan", "seed": 4,
+            "net": {"arch": "dcgan", "image_side": 32, "latent_dim": 100, "g_width": 64, "d_width": 64,
+                    "d_norm": "spectral", "conditioning": "none", "num_classes": 10, "dropout": 0.5, "leaky_slope": 0.2}},
+            "runtime": {}}"#;
+        let c = GanConfig::from_json_over_preset(Variant::Sngan, old).unwrap();
+        assert_eq!((c.net.channels, c.net.image_dim(), c.lr_decay, c.seed), (1, 1024, LrDecay::None, 4));
+        let bare: GanConfig = serde_json::from_str(r#"{"net": {"arch": "dcgan"}}"#).unwrap();
+        assert_eq!((bare.net.channels, bare.lr_decay), (1, LrDecay::None));
+        // The new settings round-trip and are shown.
+        let cifar = GanConfig::variant(Variant::Sngan).with_cifar10("/data/cifar").with_lr_decay(LrDecay::Linear);
+        assert_eq!((cifar.net.arch, cifar.net.channels, cifar.net.image_side, cifar.net.leaky_slope), (NetArch::SnCnn, 3, 32, 0.1));
+        let json = serde_json::to_string(&cifar).unwrap();
+        assert!(json.contains(r#""lr_decay":"linear""#) && json.contains(r#""kind":"cifar10""#), "{json}");
+        assert_eq!(GanConfig::from_json_over_preset(Variant::Sngan, &json).unwrap(), cifar);
+        let text = cifar.to_string();
+        assert!(text.contains("SN-CNN D 64") && text.contains("RGB") && text.contains("linear decay") && text.contains("CIFAR-10 at /data/cifar"), "{text}");
+        // DCGAN keeps its nets, in colour.
+        let d = GanConfig::variant(Variant::Dcgan).with_cifar10("/x");
+        assert_eq!((d.net.arch, d.net.channels), (NetArch::Dcgan, 3));
     }
 
     #[test]

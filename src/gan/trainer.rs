@@ -95,17 +95,24 @@ impl<'a> Training<'a> {
     }
 }
 
-/// Loads real images (`[n, side²]` in [−1, 1], padded to 32×32 if asked) and labels.
+/// Loads real images (`[n, C·side²]` in [−1, 1]; grey 28×28 digits padded
+/// to 32×32 if asked, RGB images as they are) and labels.
 pub(crate) fn load_data(config: &GanConfig, device: Device) -> Result<(Tensor, Tensor)> {
     let data = MnistData::load(&config.data)?;
     let train = match config.max_train {
         Some(m) => data.train.take(m),
         None => data.train,
     };
-    let (rows, cols) = (train.rows as i64, train.cols as i64);
+    let (rows, cols, channels) = (train.rows as i64, train.cols as i64, train.channels as i64);
+    if channels != config.net.channels {
+        return Err(Error::config(
+            "net.channels",
+            format!("{}, but the data ({}) have {channels}-channel images: set net.channels to {channels} (the CLI fits the nets to CIFAR-10 itself)", config.net.channels, config.data),
+        ));
+    }
     let mut x = train.to_tensor_pm1(device);
     let side = config.net.image_side;
-    if side == rows + 4 && rows == cols {
+    if side == rows + 4 && rows == cols && channels == 1 {
         // 28 → 32: two background (−1) pixels on each side, as DCGAN-on-MNIST code does.
         x = ((x + 1.0).view([-1, 1, rows, cols]).constant_pad_nd([2, 2, 2, 2]) - 1.0).view([-1, side * side]);
     } else if side != rows || side != cols {
@@ -121,7 +128,7 @@ fn image_side_hint(side: i64, rows: i64, cols: i64, arch: super::nets::NetArch) 
     if rows != cols {
         return format!("{data}: the nets here take square images; crop or pad the data set to a square");
     }
-    let dcgan = arch == super::nets::NetArch::Dcgan;
+    let dcgan = arch != super::nets::NetArch::Mlp;
     match (dcgan, rows) {
         (false, _) => format!("{data}: use {rows}"),
         (true, 28) => format!("{data}: use 28, or 32 (MNIST padded, DCGAN-32)"),
@@ -175,6 +182,10 @@ impl Players<'_> {
         gan.generator.reseed(s);
         gan.discriminator.reseed(s);
         let at = StepAt::new(step, total);
+        // The schedule from the step's index alone: a resumed run follows it exactly.
+        let f = c.lr_decay.factor(step, total);
+        self.g_opt.set_lr(c.lr_g * f);
+        self.d_opt.set_lr(c.lr_d * f);
         let mut g_out = None;
         let d = match c.step_order {
             StepOrder::DFirst => {
@@ -566,6 +577,40 @@ mod tests {
             assert_eq!(whole.history.d_losses[..first], plain.history.d_losses[..first], "{attack}");
             assert_ne!(whole.history.d_losses[first], plain.history.d_losses[first], "{attack}: the attack changed nothing");
         }
+    }
+
+    #[test]
+    fn rgb_runs_on_generated_cifar10_train_and_resume_exactly() {
+        use crate::gan::NetArch;
+        use crate::optim::LrDecay;
+        let _rng = crate::torch_rng_lock();
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("cifar");
+        crate::data::cifar::write_generated(&data, 20, 3).unwrap();
+        for (v, arch) in [(Variant::Dcgan, NetArch::Dcgan), (Variant::Sngan, NetArch::SnCnn)] {
+            let c = tiny(v).with_cifar10(&data).with_lr_decay(LrDecay::Linear).with_steps(4);
+            assert_eq!((c.net.arch, c.net.channels, c.net.image_side), (arch, 3, 32), "{v}");
+            let (x, _) = load_data(&c, Device::Cpu).unwrap();
+            assert_eq!(x.size(), vec![64, 3 * 32 * 32], "{v}: no padding, three planes");
+            let (full, part) = (tmp.path().join(format!("{v}-full")), tmp.path().join(format!("{v}-part")));
+            let mut copy = CopyAt { from: full.clone(), to: part.clone(), at: 2 };
+            let whole = Training::new(&c.clone().with_checkpoints(&full, 2)).progress(&mut copy).run().unwrap();
+            for xs in [&whole.history.d_losses, &whole.history.g_losses, &whole.extras.d_grad_norms] {
+                assert!(xs.len() == 4 && xs.iter().all(|x| x.is_finite()), "{v}: {xs:?}");
+            }
+            let s = &whole.history.samples.last().unwrap().images;
+            assert_eq!((s.n, s.channels, s.height, s.width), (4, 3, 32, 32), "{v}");
+            let resumed = resume_gan(&c.clone().with_checkpoints(&part, 2), &part).unwrap();
+            assert_eq!((&resumed.history.d_losses, &resumed.history.g_losses), (&whole.history.d_losses, &whole.history.g_losses), "{v}");
+            assert_eq!(resumed.extras, whole.extras, "{v}");
+            // The decay: step 1 trains at 3/4 of the rate, so from step 2 on the numbers differ from a constant rate's.
+            let constant = train_gan(&c.clone().with_lr_decay(LrDecay::None)).unwrap();
+            assert_eq!(constant.history.d_losses[..2], whole.history.d_losses[..2], "{v}");
+            assert_ne!(constant.history.d_losses[2], whole.history.d_losses[2], "{v}: the decay changed nothing");
+        }
+        // Grey nets on colour data are refused, naming the setting.
+        let e = train_gan(&tiny(Variant::Dcgan).with_data(crate::data::DataSource::Cifar10(data)).with_image_side(32)).unwrap_err().to_string();
+        assert!(e.contains("net.channels") && e.contains("3-channel"), "{e}");
     }
 
     #[test]
