@@ -164,8 +164,8 @@ fn bad_arguments_give_clear_errors() {
     assert!(!o.status.success() && stderr(&o).contains("no checkpoint"), "{}", stderr(&o));
     let o = cli(&["nash", "--device", "tpu", "--out", never]);
     assert!(!o.status.success() && stderr(&o).contains("`tpu` is not a device"), "{}", stderr(&o));
-    let o = cli(&["data", "fetch", "cifar10", "--dir", never]);
-    assert!(!o.status.success() && stderr(&o).contains("mnist or fashion-mnist"), "{}", stderr(&o));
+    let o = cli(&["data", "fetch", "cifar100", "--dir", never]);
+    assert!(!o.status.success() && stderr(&o).contains("use mnist, fashion-mnist or cifar10"), "{}", stderr(&o));
     assert!(!std::path::Path::new(never).exists(), "a failed command created its output directory");
     // An --out that is a file is reported before any training.
     let file = tmp.path().join("a-file");
