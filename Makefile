@@ -6,7 +6,7 @@
 #   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
 #   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
 #   make bench-attacks   FGSM and PGD-40 images/s, Rust against PyTorch
-.PHONY: setup setup-kernel demo soak test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
+.PHONY: setup setup-kernel demo soak bench-adv-d test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
@@ -48,6 +48,9 @@ soak: setup
 
 bench: setup
 	$(CARGO) bench --locked --bench vanilla_step -- --epochs 10 --keep-graphs
+
+bench-adv-d: setup
+	$(CARGO) bench --locked --bench adv_d_cost -- --steps 60 --rounds 3
 
 bench-attacks: setup
 	$(CARGO) bench --locked --bench attack_throughput -- --rounds 3

@@ -32,6 +32,22 @@ pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
+/// Runs `f` holding an exclusive lock on the file `lock` (created if
+/// absent; `flock`, released when the process ends however it ends), so
+/// processes sharing a directory take turns at `f` (concurrent study
+/// shards training one cached classifier, say).
+pub fn with_file_lock<T>(lock: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lock).map_err(|e| Error::io(lock, e))?;
+    // SAFETY: flock on a descriptor this function owns; the lock goes with the file.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(Error::io(lock, std::io::Error::last_os_error()));
+    }
+    let out = f();
+    drop(file);
+    out
+}
+
 /// Whether process `pid` exists (Linux: `/proc/PID`); this process counts as alive.
 pub fn process_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()

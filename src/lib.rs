@@ -19,6 +19,7 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod adv_gan;
 pub mod adversarial;
 pub mod attack;
 pub mod classifier;
@@ -75,6 +76,10 @@ pub mod prelude {
     pub use crate::compare::{compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric};
     pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
+    // Measures for studying D's adversarial training (issue 16): steepness, FGSM flips, steady losses.
+    pub use crate::metrics::{d_scores, decision_threshold, flip_curve, flip_images, flip_rate, input_gradient_norms, lipschitz_estimate};
+    pub use crate::metrics::{loss_steadiness, steadiness, FlipCurve, FlipRate, GradStats, LipschitzEstimate, LossSteadiness, Steadiness};
+    pub use crate::compare::{plot_runs_lipschitz, runs_lipschitz};
 
     // 04 · conditional GANs and the latent space.
     pub use crate::latent_space::{class_sweep, interpolate, interpolate_in_class, latent_arithmetic, latent_codes, CodePool, Interp, Stroke};
@@ -86,6 +91,11 @@ pub mod prelude {
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
     pub use crate::defense::InputTransform;
+
+    // 06 · adversarial training of the GANs themselves.
+    pub use crate::adv_gan::{arms_table, flip_demo, plot_lipschitz_over_training, train_arms, ArmRun, ArmsConfig, FlipDemo};
+    pub use crate::adv_gan::{report as study_report, run_study, shard, Arm, ClaimCheck, PlannedRun, RunResult, StudyConfig, StudyReport};
+    pub use crate::gan::adv_d::{DAttack, DatSettings, FgsmSettings};
 }
 
 /// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.

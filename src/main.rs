@@ -4,7 +4,7 @@
 //! report into `--out`, print a summary.
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use gan_tutorial::data::fetch::{fetch_dataset, FetchOutcome, RemoteDataset};
+use gan_tutorial::data::fetch::{fetch_cifar10, fetch_dataset, FetchOutcome, RemoteDataset};
 use gan_tutorial::data::{DataSource, MnistData};
 use gan_tutorial::gan::{GanConfig, LatentDist, Objective, StepOrder, Training, Variant};
 use gan_tutorial::notebook::RunMode;
@@ -19,6 +19,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant (train's many flags) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Train a GAN of the family and write its run directory: config.json,
@@ -38,6 +40,70 @@ enum Command {
     /// Adversarial attacks on MNIST classifiers: the FGSM before/after figure, accuracy
     /// against ε for every attack and defense, and a JSON of all results.
     Attack(AttackArgs),
+    /// Studies of many runs: `study adv-d` trains a grid of GANs with and
+    /// without adversarial training of D (one directory a run, resumable,
+    /// shardable); `study report` merges finished runs into a table.
+    Study {
+        #[command(subcommand)]
+        action: StudyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StudyAction {
+    /// {wgan, wgan-gp, dcgan, sngan} × {none, FGSM ε 0.01/0.02/0.05, DAT} × seeds:
+    /// every run its own directory; finished runs are never redone.
+    AdvD(StudyArgs),
+    /// Merge the finished runs of study (or run) directories: report.md/csv/json/png.
+    Report {
+        /// Study directories, or run directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the report goes (default: the first directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// The study's directory (default: runs/study-adv-d).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The small grid of notebook 06's CI mode (DCGAN, SNGAN × none, FGSM 0.02, DAT × 2 seeds, 60 steps).
+    #[arg(long)]
+    quick: bool,
+    /// Architectures, comma-separated: wgan, wgan-gp, dcgan, sngan.
+    #[arg(long, value_delimiter = ',')]
+    archs: Option<Vec<Variant>>,
+    /// Arms, comma-separated: none, fgsm:EPS, dat.
+    #[arg(long, value_delimiter = ',')]
+    arms: Option<Vec<gan_tutorial::adv_gan::Arm>>,
+    /// Seeds 0..N.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Iterations (D steps) of every run.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// G's and D's width (DCGAN base channels).
+    #[arg(long)]
+    width: Option<i64>,
+    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    /// CIFAR-10 is refused: the study's judge is a LeNet trained on MNIST digits.
+    #[arg(long)]
+    data: Option<String>,
+    /// Generated digits each run is scored on.
+    #[arg(long)]
+    eval_samples: Option<usize>,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long)]
+    device: Option<String>,
+    /// List the runs (index and directory name) and stop.
+    #[arg(long)]
+    plan: bool,
+    /// Run slice K of N (0-based): runs K, K+N, K+2N, … of the plan.
+    #[arg(long)]
+    shard: Option<String>,
 }
 
 /// The flags every command that computes takes.
@@ -81,7 +147,11 @@ struct TrainArgs {
     steps: Option<usize>,
     #[arg(long)]
     epochs: Option<usize>,
-    /// A directory with the four IDX files, `embedded` (default) or `fashion-mnist`.
+    /// `embedded` (default), `fashion-mnist`, a directory with the four IDX
+    /// files, or CIFAR-10: `cifar10:DIR`, or a DIR holding its binary batches
+    /// (data_batch_1.bin …, directly or in cifar-10-batches-bin/). With
+    /// CIFAR-10 the nets take 3 channels at 32x32, and sngan's D is the
+    /// paper's SN-CNN (LeakyReLU 0.1); --arch and --image-side still override.
     #[arg(long)]
     data: Option<String>,
     /// Continue the run recorded in --out from its checkpoint, up to --steps / --epochs.
@@ -105,6 +175,10 @@ struct TrainArgs {
     lr_g: Option<f64>,
     #[arg(long)]
     lr_d: Option<f64>,
+    /// Learning-rate schedule of both nets: none, or linear (to 0 over the run,
+    /// lr·(1 − t/T) at iteration t of T, set before every iteration).
+    #[arg(long)]
+    lr_decay: Option<gan_tutorial::optim::LrDecay>,
     /// D (critic) steps per G step.
     #[arg(long)]
     n_dis: Option<usize>,
@@ -114,6 +188,9 @@ struct TrainArgs {
     /// d-first (fresh fakes for D) or g-first (the tutorial's: D on G's fakes).
     #[arg(long)]
     step_order: Option<String>,
+    /// Network family: mlp, dcgan, or sn-cnn (SNGAN's CNN D with the DCGAN G).
+    #[arg(long)]
+    arch: Option<gan_tutorial::gan::NetArch>,
     /// Normalisation in D: none, batch, layer or spectral.
     #[arg(long)]
     d_norm: Option<gan_tutorial::gan::DNorm>,
@@ -123,7 +200,7 @@ struct TrainArgs {
     /// Width of D (MLP: hidden units; DCGAN: base channels).
     #[arg(long)]
     d_width: Option<i64>,
-    /// 28, or 32 (MNIST padded, DCGAN-32).
+    /// 28, or 32 (MNIST padded, DCGAN-32; CIFAR-10).
     #[arg(long)]
     image_side: Option<i64>,
     /// uniform or gaussian.
@@ -138,6 +215,11 @@ struct TrainArgs {
     /// Instance noise sigma, annealed to 0.
     #[arg(long)]
     instance_noise: Option<f64>,
+    /// Adversarial training of D: none; fgsm[:EPS] (SNGAN-FGSM, eps 0.02, 80% of
+    /// steps after the first 5%; items p=P, start=F, no-reals, no-fakes, g-step);
+    /// dat[:T] (Li et al. 2020, t 1; item clamp-first). E.g. fgsm:0.05,p=0.5.
+    #[arg(long)]
+    d_attack: Option<gan_tutorial::gan::DAttack>,
     /// A checkpoint every N steps (one is always written at the end).
     #[arg(long)]
     checkpoint_every: Option<usize>,
@@ -191,29 +273,31 @@ struct NashArgs {
 #[derive(Subcommand)]
 enum DataAction {
     /// Download a full data set, checking each file's MD5; atomic writes.
+    /// cifar10: cifar-10-binary.tar.gz is kept in DIR and its batch files
+    /// unpacked into DIR/cifar-10-batches-bin/.
     Fetch {
-        /// mnist or fashion-mnist
+        /// mnist, fashion-mnist or cifar10
         dataset: String,
         #[arg(long)]
         dir: PathBuf,
         /// Base URL to download from instead of the public mirrors (repeatable; tried in order).
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
+        /// The MD5 the archive must have instead of the published one: only for a
+        /// copy you made yourself (cifar10, a single file). Default: the published MD5.
+        #[arg(long)]
+        md5: Option<String>,
     },
     /// Describe a data set: sizes and images per class.
     Info {
-        /// A directory, `embedded` (default) or `fashion-mnist`.
+        /// A directory (MNIST-format or CIFAR-10), `cifar10:DIR`, `embedded` (default) or `fashion-mnist`.
         #[arg(long)]
         data: Option<String>,
     },
 }
 
 fn data_source(arg: Option<&str>) -> DataSource {
-    match arg {
-        None | Some("embedded") => DataSource::Embedded,
-        Some("fashion-mnist") => DataSource::DebianFashionMnist,
-        Some(dir) => DataSource::Dir(PathBuf::from(dir)),
-    }
+    arg.map_or(DataSource::Embedded, DataSource::from_arg)
 }
 
 fn main() {
@@ -230,11 +314,15 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train(a),
         Command::Data { action } => match action {
-            DataAction::Fetch { dataset, dir, mirrors } => fetch(&dataset, dir, mirrors),
+            DataAction::Fetch { dataset, dir, mirrors, md5 } => fetch(&dataset, dir, mirrors, md5),
             DataAction::Info { data } => data_info(data.as_deref()),
         },
         Command::Nash(a) => nash(a),
         Command::Attack(a) => attack(a),
+        Command::Study { action } => match action {
+            StudyAction::AdvD(a) => study_adv_d(a),
+            StudyAction::Report { dirs, out } => study_report(&dirs, out),
+        },
         Command::Info => {
             print_line(&serde_json::to_string_pretty(&gan_tutorial::runtime_info())?);
             Ok(())
@@ -267,6 +355,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     }
     if a.data.is_some() {
         c.data = data_source(a.data.as_deref());
+        c = c.fit_nets_to_data();
     }
     c.max_train = a.max_train.or(c.max_train);
     c.device = a.run.device.clone().or(c.device);
@@ -276,6 +365,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     }
     c.lr_g = a.lr_g.unwrap_or(c.lr_g);
     c.lr_d = a.lr_d.unwrap_or(c.lr_d);
+    c.lr_decay = a.lr_decay.unwrap_or(c.lr_decay);
     c.n_dis = a.n_dis.unwrap_or(c.n_dis);
     c.objective = a.objective.unwrap_or(c.objective);
     if let Some(o) = &a.step_order {
@@ -285,6 +375,7 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
             _ => bail!("--step-order {o}: use d-first or g-first"),
         };
     }
+    c.net.arch = a.arch.unwrap_or(c.net.arch);
     c.net.d_norm = a.d_norm.unwrap_or(c.net.d_norm);
     c.net.g_width = a.g_width.unwrap_or(c.net.g_width);
     c.net.d_width = a.d_width.unwrap_or(c.net.d_width);
@@ -293,6 +384,9 @@ fn train_config(a: &TrainArgs) -> Result<GanConfig> {
     c.tips.label_smoothing = a.label_smoothing.unwrap_or(c.tips.label_smoothing);
     c.tips.label_flip = a.label_flip.unwrap_or(c.tips.label_flip);
     c.tips.instance_noise = a.instance_noise.unwrap_or(c.tips.instance_noise);
+    if let Some(attack) = a.d_attack {
+        c = c.with_d_attack(attack);
+    }
     c.checkpoint_every = a.checkpoint_every.unwrap_or(if c.checkpoint_every > 0 { c.checkpoint_every } else { 500 });
     Ok(c)
 }
@@ -337,7 +431,8 @@ fn prepare_out(out: &Path, resume: bool, force: bool) -> Result<()> {
 fn train(a: TrainArgs) -> Result<()> {
     a.run.check_device()?;
     let c = train_config(&a)?;
-    let out = a.run.out(a.variant.name());
+    // runs/<variant>, or runs/<variant>+<attack> (runs/dcgan+fgsm0.02) for adversarial D training.
+    let out = a.run.out(&c.default_name());
     c.validate()?;
     c.net.check_fits(gan_tutorial::device::available_memory(c.resolve_device()?))?;
     prepare_out(&out, a.resume, a.force)?;
@@ -441,13 +536,20 @@ fn nash(a: NashArgs) -> Result<()> {
     Ok(())
 }
 
-fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>) -> Result<()> {
+fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>, md5: Option<String>) -> Result<()> {
     let mut spec = RemoteDataset::by_name(dataset)?;
     if !mirrors.is_empty() {
         spec = spec.with_mirrors(mirrors);
     }
+    if let Some(m) = md5 {
+        if spec.files.len() != 1 {
+            bail!("--md5: {} has {} files, each with its published MD5; --md5 is for single-file data sets (cifar10)", spec.name, spec.files.len());
+        }
+        let file = spec.files[0].0.clone();
+        spec = spec.with_md5(&file, &m.to_ascii_lowercase());
+    }
     let mut last_print = std::time::Instant::now();
-    let outcomes = fetch_dataset(&spec, &dir, &mut |file, n, total| {
+    let mut progress = |file: &str, n: u64, total: Option<u64>| {
         if last_print.elapsed().as_secs_f64() > 2.0 {
             last_print = std::time::Instant::now();
             match total {
@@ -455,15 +557,24 @@ fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>) -> Result<()> {
                 None => eprintln!("  {file}: {:.1} MB", n as f64 / 1e6),
             }
         }
-    })?;
+    };
+    let (outcomes, unpacked) = if spec.is_cifar10() { fetch_cifar10(&spec, &dir, &mut progress)? } else { (fetch_dataset(&spec, &dir, &mut progress)?, vec![]) };
     for o in &outcomes {
         match o {
             FetchOutcome::AlreadyPresent(p) => println!("ok (already present) {}", p.display()),
             FetchOutcome::Downloaded { path, url, bytes } => println!("ok {} ({bytes} bytes from {url})", path.display()),
         }
     }
-    let data = gan_tutorial::data::load_dir(&dir).context("the downloaded files do not parse as IDX")?;
-    println!("{}: {} train and {} test images of {}x{}", spec.name, data.train.len(), data.test.len(), data.train.rows, data.train.cols);
+    for p in &unpacked {
+        println!("unpacked {}", p.display());
+    }
+    let data = if spec.is_cifar10() {
+        gan_tutorial::data::cifar::load_cifar10(&dir).context("the unpacked files do not parse as CIFAR-10 batches")?
+    } else {
+        gan_tutorial::data::load_dir(&dir).context("the downloaded files do not parse as IDX")?
+    };
+    let t = &data.train;
+    println!("{}: {} train and {} test images of {}x{}x{}", spec.name, t.len(), data.test.len(), t.channels, t.rows, t.cols);
     Ok(())
 }
 
@@ -476,6 +587,7 @@ fn data_info(arg: Option<&str>) -> Result<()> {
     let info = serde_json::json!({
         "source": source.to_string(),
         "image_size": [d.train.rows, d.train.cols],
+        "channels": d.train.channels,
         "train": { "images": d.train.len(), "per_class": d.train.label_counts() },
         "test": { "images": d.test.len(), "per_class": d.test.label_counts() },
     });
@@ -532,5 +644,71 @@ fn attack(a: AttackArgs) -> Result<()> {
     written.extend(study.save(&out)?);
     print_line(&study.to_string());
     eprintln!("wrote {} files (and lenet.safetensors) to {}", written.len(), out.display());
+    Ok(())
+}
+
+fn study_adv_d(a: StudyArgs) -> Result<()> {
+    use gan_tutorial::adv_gan::{parse_shard, plan_lines, report, run_study, shard, StudyConfig};
+    let mut c = StudyConfig::for_mode(if a.quick { RunMode::Quick } else { RunMode::Full });
+    if let Some(v) = a.archs {
+        c.archs = v;
+    }
+    if let Some(v) = a.arms {
+        c.arms = v;
+    }
+    if let Some(n) = a.seeds {
+        c.seeds = (0..n).collect();
+    }
+    if let Some(s) = a.steps {
+        c.steps = s;
+        c.window = c.window.min(s);
+        c.checkpoint_every = c.checkpoint_every.min(s);
+    }
+    if let Some(w) = a.width {
+        c.width = w;
+    }
+    if let Some(d) = a.data.as_deref() {
+        c.data = data_source(Some(d));
+    }
+    if let Some(n) = a.eval_samples {
+        c.eval_samples = n;
+    }
+    c.device = a.device.or(c.device);
+    c.validate()?;
+    let plan = c.plan();
+    let runs = match a.shard.as_deref() {
+        Some(s) => {
+            let (k, n) = parse_shard(s)?;
+            shard(&plan, k, n)?
+        }
+        None => plan.clone(),
+    };
+    if a.plan {
+        print_line(&plan_lines(&runs).trim_end().to_string());
+        return Ok(());
+    }
+    let out = a.out.unwrap_or_else(|| PathBuf::from("runs/study-adv-d"));
+    if let Some(d) = &c.device {
+        gan_tutorial::device::parse_device(d).with_context(|| format!("--device {d}"))?;
+    }
+    eprintln!("study adv-d: {} of {} runs ({} steps each, data {}) -> {}", runs.len(), plan.len(), c.steps, c.data, out.display());
+    run_study(&c, &out, &runs, &mut |line: &str| eprintln!("  {line}"))?;
+    if a.shard.is_some() {
+        eprintln!("this shard is done; when every shard is, `gan-tutorial study report {}` merges them", out.display());
+        return Ok(());
+    }
+    let r = report(&[&out])?;
+    let written = r.save(&out)?;
+    print_line(&r.to_string());
+    eprintln!("wrote {} files to {}", written.len(), out.display());
+    Ok(())
+}
+
+fn study_report(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<()> {
+    let r = gan_tutorial::adv_gan::report(dirs)?;
+    let out = out.unwrap_or_else(|| dirs[0].clone());
+    let written = r.save(&out)?;
+    print_line(&r.to_string());
+    eprintln!("merged {} runs; wrote {} files to {}", r.results.len(), written.len(), out.display());
     Ok(())
 }

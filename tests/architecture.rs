@@ -41,6 +41,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("nash", 4),
     ("latent_space", 4),
     ("adversarial", 4),
+    ("adv_gan", 4),
     ("prelude", 5),
     ("lib", 5),
     ("main", 5),

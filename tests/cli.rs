@@ -164,8 +164,8 @@ fn bad_arguments_give_clear_errors() {
     assert!(!o.status.success() && stderr(&o).contains("no checkpoint"), "{}", stderr(&o));
     let o = cli(&["nash", "--device", "tpu", "--out", never]);
     assert!(!o.status.success() && stderr(&o).contains("`tpu` is not a device"), "{}", stderr(&o));
-    let o = cli(&["data", "fetch", "cifar10", "--dir", never]);
-    assert!(!o.status.success() && stderr(&o).contains("mnist or fashion-mnist"), "{}", stderr(&o));
+    let o = cli(&["data", "fetch", "cifar100", "--dir", never]);
+    assert!(!o.status.success() && stderr(&o).contains("use mnist, fashion-mnist or cifar10"), "{}", stderr(&o));
     assert!(!std::path::Path::new(never).exists(), "a failed command created its output directory");
     // An --out that is a file is reported before any training.
     let file = tmp.path().join("a-file");
@@ -270,4 +270,30 @@ fn a_killed_writers_temporary_files_are_cleared_by_the_next_run() {
     assert!(stderr(&o).contains("left by a run that was killed"), "{}", stderr(&o));
     assert!(!stale.exists());
     assert!(files_in(&out).iter().all(|f| !f.contains(".partial-")), "{:?}", files_in(&out));
+}
+
+#[test]
+fn d_attack_flag_is_recorded_named_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fgsm");
+    let small = ["--steps", "3", "--g-width", "8", "--d-width", "8", "--batch-size", "8", "--max-train", "64", "--device", "cpu"];
+    let o = cli(&[&["train", "dcgan", "--d-attack", "fgsm:0.05,p=1,start=0.5", "--out", out.to_str().unwrap()][..], &small[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let c: GanConfig = serde_json::from_value(record["config"].clone()).unwrap();
+    assert_eq!((c.d_attack.to_string().as_str(), c.name.as_str()), ("fgsm:0.05,p=1,start=0.5", "dcgan+fgsm0.05-p1-start0.5"));
+    // Attacked from step 1.5 on: steps 2 only of 0..3, as metrics.jsonl says.
+    assert_eq!(records(&out).iter().map(|r| r.d_attacked).collect::<Vec<_>>(), [false, false, true]);
+    // The flag overrides the --config file's setting.
+    let o = cli(&[&["train", "dcgan", "--config", out.join("config.json").to_str().unwrap(), "--d-attack", "dat", "--out", dir.path().join("dat").to_str().unwrap()][..], &small[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(records(&dir.path().join("dat")).iter().all(|r| r.d_attacked));
+    // Without --out, an attacked run records into runs/<variant>+<attack>, not the plain run's directory.
+    let o = Command::new(env!("CARGO_BIN_EXE_gan-tutorial")).args([&["train", "dcgan", "--d-attack", "dat"][..], &small[..]].concat()).current_dir(dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("runs/dcgan+dat/metrics.jsonl").is_file(), "{:?}", files_in(&dir.path().join("runs")));
+    let o = cli(&["train", "dcgan", "--d-attack", "fgsm:1.5", "--steps", "1"]);
+    assert!(!o.status.success() && stderr(&o).contains("d_attack.fgsm.eps") && stderr(&o).contains("(0, 1]"), "{}", stderr(&o));
+    let o = cli(&["train", "dcgan", "--d-attack", "pgd", "--steps", "1"]);
+    assert!(!o.status.success() && stderr(&o).contains("dat[:T]"), "{}", stderr(&o));
 }

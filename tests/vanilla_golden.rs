@@ -13,7 +13,7 @@
 //! before the G step changes the losses by ~0.4, so 1e-9 separates "the same
 //! algorithm" from "another one" by many orders of magnitude.
 use gan_tutorial::data::embedded;
-use gan_tutorial::gan::{update_d, update_g, Conditioning, DNorm, Gan, GanConfig, LatentDist, NetArch, Objective, Tips, Variant};
+use gan_tutorial::gan::{update_d, update_g, StepAt, Conditioning, DNorm, Gan, GanConfig, LatentDist, NetArch, Objective, Tips, Variant};
 use gan_tutorial::optim::{Optimizer, OptimizerKind};
 use std::collections::HashMap;
 use std::path::Path;
@@ -145,19 +145,19 @@ fn run(order: Order) -> (Gan, Trace, HashMap<String, Tensor>) {
     let (cfg, gan, mut g_opt, mut d_opt) = setup(&r);
     let (reals, zs) = (real_batches(&r), codes(&r));
     let mut trace = Trace::default();
-    for (real, z) in reals.iter().zip(&zs) {
+    for (i, (real, z)) in reals.iter().zip(&zs).enumerate() {
         match order {
             Order::GFirst => {
-                let g = update_g(&gan, &mut g_opt, &cfg, z, None, 0.0).unwrap();
+                let g = update_g(&gan, &mut g_opt, &cfg, z, None, StepAt::new(i, STEPS)).unwrap();
                 assert_eq!(g.fake.size(), [BATCH, 784]);
                 assert!(!g.fake.requires_grad(), "GStep::fake must be detached");
-                let d = update_d(&gan, &mut d_opt, &cfg, real, &g.fake, None, 0.0).unwrap();
+                let d = update_d(&gan, &mut d_opt, &cfg, real, &g.fake, None, StepAt::new(i, STEPS)).unwrap();
                 trace.push(&g, &d);
             }
             Order::DFirst => {
                 let fake = tch::no_grad(|| gan.generator.forward_t(z, true));
-                let d = update_d(&gan, &mut d_opt, &cfg, real, &fake, None, 0.0).unwrap();
-                let g = update_g(&gan, &mut g_opt, &cfg, z, None, 0.0).unwrap();
+                let d = update_d(&gan, &mut d_opt, &cfg, real, &fake, None, StepAt::new(i, STEPS)).unwrap();
+                let g = update_g(&gan, &mut g_opt, &cfg, z, None, StepAt::new(i, STEPS)).unwrap();
                 trace.push(&g, &d);
             }
         }

@@ -272,8 +272,8 @@ impl std::fmt::Display for Classifier {
 
 /// An image set as `[n, 1, 28, 28]` floats in `[0, 1]` and `[n]` int64 labels.
 pub fn images_and_labels(set: &ImageSet, device: Device) -> Result<(Tensor, Tensor)> {
-    if set.rows != 28 || set.cols != 28 {
-        return Err(Error::Shape(format!("{}x{} images: the classifiers take 28x28 (MNIST)", set.rows, set.cols)));
+    if set.channels != 1 || set.rows != 28 || set.cols != 28 {
+        return Err(Error::Shape(format!("{}x{}x{} images: the classifiers take 1x28x28 (MNIST-format grey images)", set.channels, set.rows, set.cols)));
     }
     if set.is_empty() {
         return Err(Error::Shape("the image set is empty".into()));

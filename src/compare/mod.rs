@@ -6,13 +6,15 @@
 //! per-step quantity). On the measures floor, above the models it compares.
 pub mod plot;
 
-pub use self::plot::{plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
+pub use self::plot::{plot_runs_lipschitz, plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
 
 use crate::classifier::Classifier;
 use crate::data::MnistData;
 use crate::error::{Error, Result};
 use crate::gan::{Gan, GanReport};
-use crate::metrics::{evaluate_gan_against, EvalImages, FeatureExtractor, RealReference, SampleQuality, DEFAULT_K};
+use crate::metrics::{evaluate_gan_against, lipschitz_estimate, EvalImages, FeatureExtractor, LipschitzEstimate, RealReference, SampleQuality, DEFAULT_K};
+use crate::rng::permutation;
+use tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// A feature extractor and the real digits' features, computed once.
@@ -152,5 +154,61 @@ impl std::fmt::Display for Comparison {
             write!(f, "FD, precision, recall: {} generated vs {} real digits, {} features, k = {}", q.num_generated, q.num_real, q.extractor, q.k)?;
         }
         Ok(())
+    }
+}
+
+/// Each run's D measured by [`lipschitz_estimate`] (input-gradient norms,
+/// not the parameter-gradient norms of [`RunMetric::DGradNorm`]) on the same
+/// `n` real images (drawn from `real` with `seed`) and, per run, the codes
+/// [`crate::gan::latent_codes`] draws with `seed`. Named by run, for
+/// [`plot_runs_lipschitz`].
+pub fn runs_lipschitz(runs: &[&GanReport], real: &impl EvalImages, n: usize, seed: u64) -> Result<Vec<(String, LipschitzEstimate)>> {
+    if runs.is_empty() {
+        return Err(Error::config("runs", "no runs to measure: pass at least one GanReport"));
+    }
+    let x = real.to_pm1()?;
+    let total = x.size()[0] as usize;
+    if n == 0 || n > total {
+        return Err(Error::config("n", format!("{n} real images asked for, {total} given: ask for 1 to {total} (a few hundred is plenty)")));
+    }
+    let x = x.index_select(0, &Tensor::from_slice(&permutation(total, seed)[..n]));
+    runs.iter()
+        .map(|r| {
+            let z = crate::gan::latent_codes(&r.gan, n, seed)?;
+            Ok((r.config.name.clone(), lipschitz_estimate(&r.gan, &x, &z, seed)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gan::{train_gan, GanConfig, Variant};
+
+    #[test]
+    fn runs_lipschitz_measures_each_run_on_the_same_images() {
+        let _rng = crate::torch_rng_lock();
+        let tiny = |v: Variant| {
+            let mut c = GanConfig::variant(v).with_widths(8, 8).with_batch_size(16).with_max_train(64).with_steps(2).with_device("cpu").with_print_every(0).with_fixed_samples(4);
+            c.net.latent_dim = 8;
+            c.n_dis = 1;
+            train_gan(&c).unwrap()
+        };
+        let (vanilla, sngan) = (tiny(Variant::Vanilla), tiny(Variant::Sngan));
+        let real = Tensor::rand([40, 784], (tch::Kind::Float, tch::Device::Cpu)) * 2.0 - 1.0;
+        let rows = runs_lipschitz(&[&vanilla, &sngan], &real, 16, 3).unwrap();
+        let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, [vanilla.config.name.as_str(), sngan.config.name.as_str()]);
+        for (name, e) in &rows {
+            assert_eq!(e.n, 16);
+            assert!(e.real.mean > 0.0 && e.real.max.is_finite() && e.real.max >= e.real.mean, "{name}: {e}");
+        }
+        // The same images and codes: measuring one run alone gives its row again.
+        assert_eq!(runs_lipschitz(&[&sngan], &real, 16, 3).unwrap()[0], rows[1]);
+        let e = runs_lipschitz(&[&sngan], &real, 41, 3).unwrap_err().to_string();
+        assert!(e.contains("`n`") && e.contains("40 given"), "{e}");
+        if let Ok(dir) = std::env::var("GAN_TUTORIAL_FIGURE_DIR") {
+            plot::plot_runs_lipschitz(&rows).unwrap().save(std::path::Path::new(&dir).join("lipschitz.png")).unwrap();
+        }
     }
 }

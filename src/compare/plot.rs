@@ -1,13 +1,16 @@
 //! Comparing runs of the GAN family: their losses in panels side by side,
 //! their samples as captioned grids, and a per-step quantity (gradient
-//! norms, D's outputs) of several runs on one chart.
+//! norms, D's outputs) of several runs on one chart; D's input-gradient
+//! norms (its empirical Lipschitz estimate) per run as bars.
 use crate::error::{Error, Result};
 use crate::gan::plot::losses::{LossDrawing, LossPlotOptions};
 use crate::gan::GanReport;
+use crate::metrics::LipschitzEstimate;
 use crate::plot::figure::{draw_legend, plot_err, Drawing, Figure};
 use crate::plot::{captioned_grids, moving_average};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 fn check_runs(runs: &[&GanReport]) -> Result<()> {
     if runs.is_empty() {
@@ -149,5 +152,97 @@ impl Drawing for MetricDrawing<'_> {
             finish!(builder.build_cartesian_2d(0f64..n, lo - pad..hi + pad).map_err(plot_err)?);
         }
         Ok(())
+    }
+}
+
+/// D's input-gradient norms `‖∇ₓD‖₂` per run (from [`super::runs_lipschitz`]):
+/// for each run, bars of the mean on real, generated and interpolated images,
+/// each with a tick at the max (log scale). Spectral normalisation should
+/// keep these low; WGAN-GP pulls the interpolated ones towards 1.
+pub fn plot_runs_lipschitz(rows: &[(String, LipschitzEstimate)]) -> Result<Figure> {
+    if rows.is_empty() {
+        return Err(Error::Plot("no estimates to draw: pass at least one (name, LipschitzEstimate), e.g. from runs_lipschitz".into()));
+    }
+    let values = rows.iter().flat_map(|(_, e)| [e.real, e.fake, e.interpolated]).flat_map(|s| [s.mean, s.max]);
+    let (lo, hi) = values.filter(|v| v.is_finite() && *v > 0.0).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return Err(Error::Plot("every gradient norm is 0 or not finite: nothing to draw on a log scale".into()));
+    }
+    Figure::render((160 * rows.len() as u32).max(420) + 120, 420, &LipschitzBars { rows, lo: lo * 0.5, hi: hi * 4.0 })
+}
+
+/// `0.30000000000000004` as `0.3`: three significant decimals, no trailing zeros.
+fn short_number(v: f64) -> String {
+    let s = format!("{v:.3}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+struct LipschitzBars<'a> {
+    rows: &'a [(String, LipschitzEstimate)],
+    lo: f64,
+    hi: f64,
+}
+
+impl Drawing for LipschitzBars<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_err)?;
+        let k = self.rows.len() as f64;
+        let mut chart = ChartBuilder::on(root)
+            .caption("D's input-gradient norm ||grad_x D(x)||: mean (bar), max (tick)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..k, (self.lo..self.hi).log_scale())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("||grad_x D||")
+            .y_label_formatter(&|v| short_number(*v))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_err)?;
+        let sets = ["real", "generated", "interpolated"];
+        for (j, set) in sets.iter().enumerate() {
+            let color = COLORS[j];
+            let x0 = |i: usize| i as f64 + 0.15 + 0.23 * j as f64;
+            let stats: Vec<_> = self.rows.iter().map(|(_, e)| [e.real, e.fake, e.interpolated][j]).collect();
+            let bars = stats.iter().enumerate().map(|(i, s)| Rectangle::new([(x0(i), self.lo), (x0(i) + 0.2, s.mean.max(self.lo))], color.filled()));
+            chart.draw_series(bars).map_err(plot_err)?.label(*set).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+            let ticks = stats.iter().enumerate().map(|(i, s)| PathElement::new(vec![(x0(i), s.max.max(self.lo)), (x0(i) + 0.2, s.max.max(self.lo))], BLACK.stroke_width(2)));
+            chart.draw_series(ticks).map_err(plot_err)?;
+        }
+        // Run names under the axis, centred on their bars.
+        let style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, (name, _)) in self.rows.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(i as f64 + 0.5, self.lo));
+            root.draw(&Text::new(name.clone(), (px, py + 8), style.clone())).map_err(plot_err)?;
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 13)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::GradStats;
+
+    fn estimate(scale: f64) -> LipschitzEstimate {
+        let s = |m: f64| GradStats { mean: m * scale, max: 2.0 * m * scale };
+        LipschitzEstimate { real: s(1.0), fake: s(0.5), interpolated: s(0.8), n: 10, seed: 0 }
+    }
+
+    #[test]
+    fn lipschitz_bars_draw_every_run() {
+        let rows = vec![("dcgan".to_string(), estimate(20.0)), ("dcgan + SN".to_string(), estimate(0.2))];
+        let fig = plot_runs_lipschitz(&rows).unwrap();
+        assert!(fig.png_bytes().len() > 1000);
+        assert!(fig.svg().contains("dcgan + SN") && fig.svg().contains("interpolated"), "run names and the legend are drawn");
+        let e = plot_runs_lipschitz(&[]).unwrap_err().to_string();
+        assert!(e.contains("runs_lipschitz"), "{e}");
+        let zero = GradStats { mean: 0.0, max: 0.0 };
+        let flat = LipschitzEstimate { real: zero, fake: zero, interpolated: zero, n: 1, seed: 0 };
+        assert!(plot_runs_lipschitz(&[("flat".into(), flat)]).unwrap_err().to_string().contains("log scale"));
     }
 }

@@ -1,8 +1,10 @@
-//! Downloads of the full MNIST and Fashion-MNIST sets from their usual public
-//! mirrors, each file checked against its published MD5 (the checksums
-//! torchvision uses) and written atomically: a file is streamed to a
-//! temporary name beside its target, checked, and only then renamed into
-//! place. A failed or corrupt download leaves nothing behind.
+//! Downloads of the full MNIST, Fashion-MNIST and CIFAR-10 sets from their
+//! usual public mirrors, each file checked against its published MD5 (the
+//! checksums torchvision uses) and written atomically: a file is streamed to
+//! a temporary name beside its target, checked, and only then renamed into
+//! place. A failed or corrupt download leaves nothing behind. CIFAR-10's
+//! archive is then unpacked ([`fetch_cifar10`]).
+use super::cifar;
 use super::mnist::FILE_STEMS;
 use crate::error::{Error, Result};
 use md5::{Digest, Md5};
@@ -57,13 +59,41 @@ impl RemoteDataset {
         )
     }
 
-    /// Looks a data set up by name: `mnist` or `fashion-mnist`.
+    /// CIFAR-10's binary version (Krizhevsky 2009): one archive,
+    /// `cifar-10-binary.tar.gz`, with its published MD5. Only the authors'
+    /// site is listed: give `--mirror URL` for a copy you trust.
+    pub fn cifar10() -> Self {
+        Self {
+            name: "cifar10".into(),
+            mirrors: vec!["https://www.cs.toronto.edu/~kriz/".into()],
+            files: vec![(cifar::ARCHIVE.into(), CIFAR10_MD5.into())],
+        }
+    }
+
+    /// Looks a data set up by name: `mnist`, `fashion-mnist` or `cifar10`.
     pub fn by_name(name: &str) -> Result<Self> {
         match name.to_ascii_lowercase().replace('_', "-").as_str() {
             "mnist" => Ok(Self::mnist()),
             "fashion-mnist" | "fashion" | "fashionmnist" => Ok(Self::fashion_mnist()),
-            _ => Err(Error::config("dataset", format!("`{name}` is not a known data set: use mnist or fashion-mnist"))),
+            "cifar10" | "cifar-10" => Ok(Self::cifar10()),
+            _ => Err(Error::config("dataset", format!("`{name}` is not a known data set: use mnist, fashion-mnist or cifar10"))),
         }
+    }
+
+    /// Whether this is CIFAR-10's archive (unpacked after the download).
+    pub fn is_cifar10(&self) -> bool {
+        self.files.len() == 1 && self.files[0].0 == cifar::ARCHIVE
+    }
+
+    /// Expects `md5` for `file` instead (a generated copy in tests; the
+    /// published checksums are the default).
+    pub fn with_md5(mut self, file: &str, md5: &str) -> Self {
+        for (f, m) in &mut self.files {
+            if f == file {
+                *m = md5.to_string();
+            }
+        }
+        self
     }
 
     /// The same files from other mirrors (e.g. a local copy).
@@ -79,6 +109,26 @@ impl RemoteDataset {
             files: FILE_STEMS.iter().zip(md5s).map(|(s, m)| (format!("{s}.gz"), m.to_string())).collect(),
         }
     }
+}
+
+/// The published MD5 of `cifar-10-binary.tar.gz` (the authors' page, and torchvision's).
+pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
+
+/// Fetches CIFAR-10's archive into `dir` (kept there, so a second fetch
+/// does not download it again), then unpacks the batch files from the
+/// verified archive into `dir/cifar-10-batches-bin/` ([`cifar::unpack_archive`]).
+/// A wrong checksum leaves nothing behind; the unpacked files are whole or absent.
+pub fn fetch_cifar10(
+    dataset: &RemoteDataset,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&str, u64, Option<u64>),
+) -> Result<(Vec<FetchOutcome>, Vec<PathBuf>)> {
+    if !dataset.is_cifar10() {
+        return Err(Error::config("dataset", format!("{} is not CIFAR-10's archive ({})", dataset.name, cifar::ARCHIVE)));
+    }
+    let outcomes = fetch_dataset(dataset, dir, on_progress)?;
+    let unpacked = cifar::unpack_archive(&dir.join(cifar::ARCHIVE), dir)?;
+    Ok((outcomes, unpacked))
 }
 
 /// What happened to each file.
@@ -226,8 +276,11 @@ mod tests {
     fn names_resolve_and_unknown_is_an_error() {
         assert_eq!(RemoteDataset::by_name("MNIST").unwrap().files.len(), 4);
         assert_eq!(RemoteDataset::by_name("fashion_mnist").unwrap().name, "fashion-mnist");
-        let e = RemoteDataset::by_name("cifar").unwrap_err().to_string();
-        assert!(e.contains("cifar") && e.contains("fashion-mnist"), "{e}");
+        let e = RemoteDataset::by_name("imagenet").unwrap_err().to_string();
+        assert!(e.contains("imagenet") && e.contains("fashion-mnist") && e.contains("cifar10"), "{e}");
+        let c = RemoteDataset::by_name("CIFAR-10").unwrap();
+        assert!(c.is_cifar10() && c.files[0] == ("cifar-10-binary.tar.gz".to_string(), "c32a1d4ab5d03f1284b67883e8d87530".to_string()));
+        assert_eq!(c.with_md5("cifar-10-binary.tar.gz", "00").files[0].1, "00");
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl ImageBatch {
     pub fn from_image_set(set: &ImageSet, n: usize) -> Result<Self> {
         let n = n.min(set.len());
         let px = set.pixels[..n * set.image_size()].iter().map(|&p| p as f32 / 255.0).collect();
-        Self::new(n, 1, set.rows, set.cols, px)
+        Self::new(n, set.channels, set.rows, set.cols, px)
     }
 
     /// The first `k` images.

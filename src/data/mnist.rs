@@ -30,28 +30,39 @@ pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "
 pub const FASHION_CLASSES: [&str; 10] =
     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-/// Images with their labels: `n` images of `rows x cols` bytes (0 = black background, 255 = ink).
+/// Images with their labels: `n` images of `channels x rows x cols` bytes
+/// (MNIST: 1 channel, 0 = black background, 255 = ink; CIFAR-10: 3, R, G, B).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageSet {
+    /// 1 (grey) or 3 (RGB, channel-major: all red values, then green, then blue).
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
-    /// `n * rows * cols` bytes, image after image, row-major.
+    /// `n * channels * rows * cols` bytes, image after image, each channel row-major.
     pub pixels: Vec<u8>,
     /// `n` labels.
     pub labels: Vec<u8>,
 }
 
 impl ImageSet {
-    /// Builds a set, checking that the sizes agree.
+    /// Builds a set of grey images, checking that the sizes agree.
     pub fn new(rows: usize, cols: usize, pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
-        if rows * cols == 0 || pixels.len() != labels.len() * rows * cols {
+        Self::with_channels(1, rows, cols, pixels, labels)
+    }
+
+    /// Builds a set of 1- or 3-channel images, checking that the sizes agree.
+    pub fn with_channels(channels: usize, rows: usize, cols: usize, pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
+        if channels != 1 && channels != 3 {
+            return Err(Error::Shape(format!("{channels} channels: images must have 1 (grey) or 3 (RGB)")));
+        }
+        if rows * cols == 0 || pixels.len() != labels.len() * channels * rows * cols {
             return Err(Error::Shape(format!(
-                "{} pixel bytes do not make {} images of {rows}x{cols}",
+                "{} pixel bytes do not make {} images of {channels}x{rows}x{cols}",
                 pixels.len(),
                 labels.len()
             )));
         }
-        Ok(Self { rows, cols, pixels, labels })
+        Ok(Self { channels, rows, cols, pixels, labels })
     }
 
     /// Number of images.
@@ -63,9 +74,9 @@ impl ImageSet {
         self.labels.is_empty()
     }
 
-    /// Pixels per image (`rows * cols`).
+    /// Bytes per image (`channels * rows * cols`).
     pub fn image_size(&self) -> usize {
-        self.rows * self.cols
+        self.channels * self.rows * self.cols
     }
 
     /// The bytes of image `i`.
@@ -87,6 +98,7 @@ impl ImageSet {
     pub fn take(&self, n: usize) -> ImageSet {
         let n = n.min(self.len());
         ImageSet {
+            channels: self.channels,
             rows: self.rows,
             cols: self.cols,
             pixels: self.pixels[..n * self.image_size()].to_vec(),
@@ -94,7 +106,7 @@ impl ImageSet {
         }
     }
 
-    /// Images as a float tensor `[n, rows*cols]` scaled to `[-1, 1]`
+    /// Images as a float tensor `[n, channels*rows*cols]` scaled to `[-1, 1]`
     /// (`x / 127.5 - 1`, the same as ToTensor then Normalize(0.5, 0.5)).
     pub fn to_tensor_pm1(&self, device: tch::Device) -> tch::Tensor {
         // [n*rows*cols] u8 -> [n, rows*cols] f32 in [-1, 1]
@@ -118,6 +130,31 @@ pub enum DataSource {
     Dir(PathBuf),
     /// Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
     DebianFashionMnist,
+    /// CIFAR-10's binary version: a directory holding `data_batch_1.bin` …
+    /// `test_batch.bin`, directly or in `cifar-10-batches-bin/` (see `data/cifar.rs`).
+    Cifar10(PathBuf),
+}
+
+impl DataSource {
+    /// What `--data ARG` names: `embedded`, `fashion-mnist`, `cifar10:DIR`,
+    /// or a directory (CIFAR-10 when it holds the binary batches, else the
+    /// four MNIST-format IDX files).
+    pub fn from_arg(arg: &str) -> Self {
+        match arg {
+            "embedded" => DataSource::Embedded,
+            "fashion-mnist" => DataSource::DebianFashionMnist,
+            _ => match arg.strip_prefix("cifar10:").or_else(|| arg.strip_prefix("cifar-10:")) {
+                Some(dir) => DataSource::Cifar10(PathBuf::from(dir)),
+                None if super::cifar::is_cifar10_dir(Path::new(arg)) => DataSource::Cifar10(PathBuf::from(arg)),
+                None => DataSource::Dir(PathBuf::from(arg)),
+            },
+        }
+    }
+
+    /// Colour channels of the source's images (3 for CIFAR-10, else 1).
+    pub fn channels(&self) -> usize {
+        if matches!(self, DataSource::Cifar10(_)) { 3 } else { 1 }
+    }
 }
 
 impl std::fmt::Display for DataSource {
@@ -126,11 +163,12 @@ impl std::fmt::Display for DataSource {
             DataSource::Embedded => write!(f, "embedded MNIST subset (10,000 digits)"),
             DataSource::Dir(p) => write!(f, "{}", p.display()),
             DataSource::DebianFashionMnist => write!(f, "Fashion-MNIST at {DEBIAN_FASHION_MNIST_DIR}"),
+            DataSource::Cifar10(p) => write!(f, "CIFAR-10 at {}", p.display()),
         }
     }
 }
 
-/// A train/test pair of image sets.
+/// A train/test pair of image sets (MNIST-format sets, and CIFAR-10 too).
 #[derive(Debug, Clone)]
 pub struct MnistData {
     pub train: ImageSet,
@@ -145,6 +183,7 @@ impl MnistData {
             DataSource::Embedded => embedded(),
             DataSource::Dir(d) => load_dir(d),
             DataSource::DebianFashionMnist => debian_fashion_mnist(),
+            DataSource::Cifar10(d) => super::cifar::load_cifar10(d),
         }
     }
 }

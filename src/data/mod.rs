@@ -1,6 +1,8 @@
-//! Data: the MNIST IDX format, the embedded subset, downloads of the full
-//! sets, seeded minibatches, and images as plain numbers ([`ImageBatch`]).
+//! Data: the MNIST IDX format, the embedded subset, CIFAR-10's binary
+//! batches, downloads of the full sets, seeded minibatches, and images as
+//! plain numbers ([`ImageBatch`]).
 pub mod batches;
+pub mod cifar;
 pub mod fetch;
 pub mod idx;
 pub mod images;

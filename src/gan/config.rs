@@ -6,6 +6,7 @@
 //! preset: its MLPs (LeakyReLU 0.01, PyTorch's default slope), Adam 1e-3,
 //! batch 128, uniform codes, and its step order ([`StepOrder::GFirst`]: a G
 //! step, then a D step on the same fakes, keeping the last partial batch).
+use super::adv_d::DAttack;
 use super::latent::LatentDist;
 use super::model::{Discriminator, Gan, Generator};
 use super::nets::{Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetArch, NetSpec};
@@ -14,7 +15,7 @@ use super::tips::{FailureChecks, Tips};
 use crate::data::DataSource;
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
-use crate::optim::OptimizerKind;
+use crate::optim::{LrDecay, OptimizerKind};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::{nn, Device};
@@ -117,10 +118,19 @@ pub struct GanConfig {
     pub optimizer_d: OptimizerKind,
     pub lr_g: f64,
     pub lr_d: f64,
+    /// Both learning rates' schedule, applied before every iteration from
+    /// its index: [`LrDecay::Linear`] takes them linearly to 0 over the run
+    /// (`max_steps`, or the epochs' iterations). Absent from older config
+    /// files: none (constant). A resumed run follows an uninterrupted run's
+    /// schedule when it is given the same length.
+    pub lr_decay: LrDecay,
     /// D (critic) steps per G step.
     pub n_dis: usize,
     pub latent: LatentDist,
     pub tips: Tips,
+    /// Adversarial training of D: its inputs moved against it before its
+    /// update (`adv_d.rs`; FGSM or DAT). Absent from older config files: none.
+    pub d_attack: DAttack,
     pub checks: FailureChecks,
     pub data: DataSource,
     /// Train on the first this many training images only (None: all).
@@ -170,9 +180,11 @@ impl GanConfig {
             optimizer_d: adam(0.5, 0.999),
             lr_g: 2e-4,
             lr_d: 2e-4,
+            lr_decay: LrDecay::None,
             n_dis: 1,
             latent: LatentDist::Gaussian,
             tips: Tips::default(),
+            d_attack: DAttack::None,
             checks: FailureChecks::default(),
             data: DataSource::Embedded,
             max_train: None,
@@ -249,7 +261,30 @@ impl GanConfig {
         }
         let mut merged = serde_json::to_value(GanConfig::variant(variant))?;
         merge_json(&mut merged, &v);
-        serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))
+        let mut c: GanConfig = serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
+        if v.get("name").is_none() {
+            c.name = c.default_name();
+        }
+        Ok(c)
+    }
+
+    /// The preset's name with the D attack's label: `dcgan`, `dcgan+fgsm0.02`, `dcgan+dat`.
+    pub fn default_name(&self) -> String {
+        match self.d_attack.label() {
+            Some(attack) => format!("{}+{attack}", self.variant.name()),
+            None => self.variant.name().to_string(),
+        }
+    }
+
+    /// Trains D against `attack` (see [`DAttack`]); a name left at its
+    /// default follows the attack (`dcgan+fgsm0.02`).
+    pub fn with_d_attack(mut self, attack: DAttack) -> Self {
+        let default_named = self.name == self.default_name();
+        self.d_attack = attack;
+        if default_named {
+            self.name = self.default_name();
+        }
+        self
     }
 
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
@@ -299,6 +334,30 @@ impl GanConfig {
     pub fn with_lrs(mut self, lr_g: f64, lr_d: f64) -> Self {
         self.lr_g = lr_g;
         self.lr_d = lr_d;
+        self
+    }
+    /// Decay both learning rates over the run ([`LrDecay::Linear`]: linearly to 0).
+    pub fn with_lr_decay(mut self, decay: LrDecay) -> Self {
+        self.lr_decay = decay;
+        self
+    }
+    /// CIFAR-10 from `dir` (its binary batches), with nets fitted to it
+    /// ([`GanConfig::fit_nets_to_data`]).
+    pub fn with_cifar10(self, dir: impl Into<PathBuf>) -> Self {
+        self.with_data(DataSource::Cifar10(dir.into())).fit_nets_to_data()
+    }
+    /// Fits the nets to the config's data: for RGB data (CIFAR-10), 3
+    /// channels at 32×32, and SNGAN's D becomes the paper's SN-CNN
+    /// (LeakyReLU 0.1) where it was the DCGAN one. Grey data: unchanged.
+    pub fn fit_nets_to_data(mut self) -> Self {
+        if self.data.channels() == 3 {
+            self.net.channels = 3;
+            self.net.image_side = 32;
+            if self.variant == Variant::Sngan && self.net.arch == NetArch::Dcgan {
+                self.net.arch = NetArch::SnCnn;
+                self.net.leaky_slope = 0.1;
+            }
+        }
         self
     }
     pub fn with_n_dis(mut self, n: usize) -> Self {
@@ -381,6 +440,7 @@ impl GanConfig {
     pub fn validate(&self) -> Result<()> {
         self.net.validate()?;
         self.tips.validate(self.objective)?;
+        self.d_attack.validate()?;
         for (name, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d), ("weight_clip", self.weight_clip), ("gp_lambda", self.gp_lambda)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(name, format!("{v} must be a positive number")));
@@ -461,13 +521,12 @@ impl std::fmt::Display for GanConfig {
             StepOrder::GFirst => "G first, then D on the same fakes (the tutorial's)",
         };
         writeln!(f, "step order      {order}")?;
-        let arch = match n.arch {
-            NetArch::Mlp => "MLP",
-            NetArch::Dcgan => "DCGAN",
-        };
+        // Grey MNIST-sized images read as before; colour is named.
+        let colour = if n.channels == 3 { " RGB" } else { "" };
         match n.arch {
-            NetArch::Mlp => writeln!(f, "networks        {arch}, hidden G {} / D {}, LeakyReLU({}), dropout {}, {4}x{4} images", n.g_width, n.d_width, n.leaky_slope, n.dropout, n.image_side)?,
-            NetArch::Dcgan => writeln!(f, "networks        {arch}, widths G {} / D {}, {2}x{2} images", n.g_width, n.d_width, n.image_side)?,
+            NetArch::Mlp => writeln!(f, "networks        MLP, hidden G {} / D {}, LeakyReLU({}), dropout {}, {4}x{4}{colour} images", n.g_width, n.d_width, n.leaky_slope, n.dropout, n.image_side)?,
+            NetArch::Dcgan => writeln!(f, "networks        DCGAN, widths G {} / D {}, {2}x{2}{colour} images", n.g_width, n.d_width, n.image_side)?,
+            NetArch::SnCnn => writeln!(f, "networks        DCGAN G {} / SN-CNN D {}, LeakyReLU({}), {3}x{3}{colour} images", n.g_width, n.d_width, n.leaky_slope, n.image_side)?,
         }
         let norm = match n.d_norm {
             DNorm::None => "none",
@@ -489,6 +548,9 @@ impl std::fmt::Display for GanConfig {
         };
         writeln!(f, "objective       {}{extra}", self.objective)?;
         writeln!(f, "optimisers      G {} lr {} / D {} lr {}", self.optimizer_g, self.lr_g, self.optimizer_d, self.lr_d)?;
+        if self.lr_decay == LrDecay::Linear {
+            writeln!(f, "lr schedule     linear decay to 0 over the run, every iteration")?;
+        }
         writeln!(f, "D steps per G   {}", self.n_dis)?;
         let latent = match self.latent {
             LatentDist::Uniform => "uniform on [-1, 1]",
@@ -497,6 +559,9 @@ impl std::fmt::Display for GanConfig {
         writeln!(f, "latent z        {} dimensions, {latent}", n.latent_dim)?;
         for t in self.tips.describe() {
             writeln!(f, "tip             {t}")?;
+        }
+        if self.d_attack != DAttack::None {
+            writeln!(f, "D attack        {}", self.d_attack)?;
         }
         write!(f, "data            {}{}", self.data, self.max_train.map(|m| format!(", first {m} training images")).unwrap_or_default())
     }
@@ -541,6 +606,56 @@ mod tests {
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "[1, 2]").unwrap_err().to_string().contains("JSON object"));
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, r#"{"lr": 1}"#).unwrap_err().to_string().contains("lr"));
         assert!(GanConfig::from_json_over_preset(Variant::Dcgan, "{").unwrap_err().to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn the_d_attack_is_a_setting_like_the_others() {
+        use crate::gan::adv_d::{DatSettings, FgsmSettings};
+        // A config.json from before the setting still loads, with no attack.
+        let old = r#"{"config": {"variant": "dcgan", "name": "dcgan", "seed": 3, "lr_d": 0.001}, "runtime": {}}"#;
+        let c = GanConfig::from_json_over_preset(Variant::Dcgan, old).unwrap();
+        assert_eq!((c.d_attack, c.seed, c.name.as_str()), (DAttack::None, 3, "dcgan"));
+        let c: GanConfig = serde_json::from_str(r#"{"seed": 3}"#).unwrap();
+        assert_eq!(c.d_attack, DAttack::None);
+        // It is recorded, named in the run's label, and read back.
+        let fgsm = GanConfig::variant(Variant::Dcgan).with_d_attack(DAttack::Fgsm(FgsmSettings::default()));
+        assert_eq!(fgsm.name, "dcgan+fgsm0.02");
+        let json = serde_json::to_string(&fgsm).unwrap();
+        assert!(json.contains(r#""d_attack":{"fgsm":{"eps":0.02"#), "{json}");
+        assert_eq!(GanConfig::from_json_over_preset(Variant::Dcgan, &json).unwrap(), fgsm);
+        let dat = GanConfig::from_json_over_preset(Variant::Sngan, r#"{"d_attack": {"dat": {}}}"#).unwrap();
+        assert_eq!((dat.d_attack, dat.name.as_str()), (DAttack::Dat(DatSettings::default()), "sngan+dat"));
+        assert!(dat.to_string().contains("D attack        dat:1"), "{dat}");
+        // A name of one's own is kept; bad settings are named by validate.
+        let named = GanConfig::variant(Variant::Dcgan).with_name("mine").with_d_attack(DAttack::Dat(DatSettings::default()));
+        assert_eq!(named.name, "mine");
+        let bad = GanConfig::variant(Variant::Dcgan).with_d_attack(DAttack::Fgsm(FgsmSettings { probability: 2.0, ..Default::default() }));
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("d_attack.fgsm.probability") && e.contains("[0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn configs_from_before_channels_and_lr_decay_still_load() {
+        // A config.json as written before RGB nets and the lr schedule existed.
+        let old = r#"{"config": {"variant": "sngan", "name": "sngan", "seed": 4,
+            "net": {"arch": "dcgan", "image_side": 32, "latent_dim": 100, "g_width": 64, "d_width": 64,
+                    "d_norm": "spectral", "conditioning": "none", "num_classes": 10, "dropout": 0.5, "leaky_slope": 0.2}},
+            "runtime": {}}"#;
+        let c = GanConfig::from_json_over_preset(Variant::Sngan, old).unwrap();
+        assert_eq!((c.net.channels, c.net.image_dim(), c.lr_decay, c.seed), (1, 1024, LrDecay::None, 4));
+        let bare: GanConfig = serde_json::from_str(r#"{"net": {"arch": "dcgan"}}"#).unwrap();
+        assert_eq!((bare.net.channels, bare.lr_decay), (1, LrDecay::None));
+        // The new settings round-trip and are shown.
+        let cifar = GanConfig::variant(Variant::Sngan).with_cifar10("/data/cifar").with_lr_decay(LrDecay::Linear);
+        assert_eq!((cifar.net.arch, cifar.net.channels, cifar.net.image_side, cifar.net.leaky_slope), (NetArch::SnCnn, 3, 32, 0.1));
+        let json = serde_json::to_string(&cifar).unwrap();
+        assert!(json.contains(r#""lr_decay":"linear""#) && json.contains(r#""kind":"cifar10""#), "{json}");
+        assert_eq!(GanConfig::from_json_over_preset(Variant::Sngan, &json).unwrap(), cifar);
+        let text = cifar.to_string();
+        assert!(text.contains("SN-CNN D 64") && text.contains("RGB") && text.contains("linear decay") && text.contains("CIFAR-10 at /data/cifar"), "{text}");
+        // DCGAN keeps its nets, in colour.
+        let d = GanConfig::variant(Variant::Dcgan).with_cifar10("/x");
+        assert_eq!((d.net.arch, d.net.channels), (NetArch::Dcgan, 3));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! Layout: networks (`nets.rs`, with `layers.rs` and `spectral.rs`)
 //! implement the [`Generator`] and [`Discriminator`] traits of `model.rs`;
 //! objectives are one small file each under `objective/`; a run's settings
-//! and the family's presets are `config.rs`; the two updates are `step.rs`;
+//! and the family's presets are `config.rs`; the two updates are `step.rs`, with
+//! the attack on D's inputs of adversarial D training in `adv_d.rs`;
 //! the one loop with its progress, record and checkpoint plug-ins is
 //! `trainer.rs` (`checkpoint.rs`); what a run leaves is `report.rs`.
 //! Figures of a run's history (losses, samples over epochs, the generator
 //! objectives) are in `plot/`, drawn on the canvas floor ([`crate::plot`]).
+pub mod adv_d;
 pub mod checkpoint;
 pub mod config;
 pub mod latent;
@@ -23,6 +25,7 @@ pub mod step;
 pub mod tips;
 pub mod trainer;
 
+pub use adv_d::{DAttack, DatSettings, FgsmSettings, StepAt};
 pub use config::{GanConfig, StepOrder, Variant};
 pub use latent::{latent_codes, seeded_latent, LatentDist};
 pub use model::{DOutput, Discriminator, Gan, Generator};

@@ -7,7 +7,14 @@
 //!   transposed convolutions, batch norm and ReLU, ending in Tanh; D
 //!   downsamples with stride-2 convolutions and LeakyReLU(0.2), batch norm
 //!   after all but the first; weights drawn from N(0, 0.02). For 28×28
-//!   (7 → 14 → 28) and 32×32 (4 → 8 → 16 → 32).
+//!   (7 → 14 → 28) and 32×32 (4 → 8 → 16 → 32), grey (`channels` 1) or
+//!   RGB (`channels` 3: G ends in three maps, D takes three).
+//! - **SN-CNN** (Miyato et al. 2018, <https://arxiv.org/abs/1802.05957>,
+//!   Table 3's standard CNN): D is seven convolutions, 3×3 stride 1 and 4×4
+//!   stride 2 in turn (64, 64, 128, 128, 256, 256, 512 channels for a width
+//!   of 64), LeakyReLU after each (the paper's slope is 0.1, `leaky_slope`
+//!   here), then a linear head; meant for spectral norm ([`DNorm::Spectral`]).
+//!   G is the DCGAN generator.
 //!
 //! The discriminator is a feature body `φ(x)` followed by heads:
 //! `logit = ψ(φ(x))` (+ `⟨embed(y), φ(x)⟩` for the **projection**
@@ -31,6 +38,21 @@ pub enum NetArch {
     Mlp,
     /// Strided (transposed) convolutions with batch norm.
     Dcgan,
+    /// SNGAN's standard CNN discriminator (3×3 and 4×4/2 convolutions,
+    /// 64…512 channels at width 64) with the DCGAN generator.
+    SnCnn,
+}
+
+impl std::str::FromStr for NetArch {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "mlp" => Ok(NetArch::Mlp),
+            "dcgan" => Ok(NetArch::Dcgan),
+            "sn-cnn" | "sncnn" => Ok(NetArch::SnCnn),
+            _ => Err(Error::config("net.arch", format!("`{s}` is not a network family: use mlp, dcgan or sn-cnn"))),
+        }
+    }
 }
 
 /// Normalisation inside the discriminator.
@@ -76,8 +98,12 @@ pub enum Conditioning {
 #[serde(default, deny_unknown_fields)]
 pub struct NetSpec {
     pub arch: NetArch,
-    /// 28 or 32 for DCGAN (32: MNIST padded by 2 pixels); any side for MLPs.
+    /// 28 or 32 for DCGAN and SN-CNN (32: MNIST padded by 2 pixels, or
+    /// CIFAR-10); any side for MLPs.
     pub image_side: i64,
+    /// Colour channels of the images: 1 (grey, MNIST) or 3 (RGB, CIFAR-10).
+    /// Absent from older config files: 1.
+    pub channels: i64,
     pub latent_dim: i64,
     /// MLP: hidden units of G. DCGAN: channels of G's last hidden layer
     /// (doubling towards the input).
@@ -99,6 +125,7 @@ impl Default for NetSpec {
         Self {
             arch: NetArch::Mlp,
             image_side: 28,
+            channels: 1,
             latent_dim: 100,
             g_width: 128,
             d_width: 128,
@@ -112,8 +139,9 @@ impl Default for NetSpec {
 }
 
 impl NetSpec {
+    /// Numbers in one image: `channels · side²`.
     pub fn image_dim(&self) -> i64 {
-        self.image_side * self.image_side
+        self.channels * self.image_side * self.image_side
     }
 
     pub fn is_conditional(&self) -> bool {
@@ -131,14 +159,22 @@ impl NetSpec {
             return z_in * gw + gw * img + img * dw + dw;
         }
         let (stages, side0) = self.dcgan_stages();
+        let channels = self.channels as f64;
         let mut c = gw * 2f64.powi(stages as i32 - 1);
         let mut n = z_in * c * (side0 * side0) as f64;
         for i in 0..stages {
-            let out = if i + 1 == stages { 1.0 } else { c / 2.0 };
+            let out = if i + 1 == stages { channels } else { c / 2.0 };
             n += c * out * 16.0; // a 4x4 transposed convolution
             c = out;
         }
-        let (mut c_in, mut side) = (1.0, self.image_side);
+        if self.arch == NetArch::SnCnn {
+            let (c_in, side) = sn_cnn_layers(self).iter().fold((channels, self.image_side), |(i, s), &(o, k)| {
+                n += i * o as f64 * (k * k) as f64;
+                (o as f64, if k == 4 { s / 2 } else { s })
+            });
+            return n + c_in * (side * side) as f64;
+        }
+        let (mut c_in, mut side) = (channels, self.image_side);
         for i in 0..stages {
             let c_out = dw * 2f64.powi(i as i32);
             n += c_in * c_out * 16.0;
@@ -184,8 +220,11 @@ impl NetSpec {
         if self.latent_dim < 1 || self.g_width < 1 || self.d_width < 1 || self.image_side < 4 {
             return Err(Error::config("net", format!("sizes must be positive (image side at least 4): {self:?}")));
         }
-        if self.arch == NetArch::Dcgan && !matches!(self.image_side, 28 | 32) {
-            return Err(Error::config("net.image_side", format!("{}: DCGAN nets here are built for 28x28 or 32x32 images", self.image_side)));
+        if self.arch != NetArch::Mlp && !matches!(self.image_side, 28 | 32) {
+            return Err(Error::config("net.image_side", format!("{}: DCGAN and SN-CNN nets here are built for 28x28 or 32x32 images", self.image_side)));
+        }
+        if !matches!(self.channels, 1 | 3) {
+            return Err(Error::config("net.channels", format!("{}: images have 1 (grey) or 3 (RGB) channels", self.channels)));
         }
         if self.is_conditional() && self.num_classes < 2 {
             return Err(Error::config("net.num_classes", format!("{}: a conditional GAN needs at least 2 classes", self.num_classes)));
@@ -201,6 +240,13 @@ impl NetSpec {
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
+
+/// SN-CNN's convolutions as `(out channels, kernel)`: 3×3 stride 1, then
+/// 4×4 stride 2, in turn; the paper's 64, 64, 128, 128, 256, 256, 512 at width 64.
+fn sn_cnn_layers(spec: &NetSpec) -> [(i64, i64); 7] {
+    let w = spec.d_width;
+    [(w, 3), (w, 4), (2 * w, 3), (2 * w, 4), (4 * w, 3), (4 * w, 4), (8 * w, 3)]
+}
 
 // ---------------------------------------------------------------- layers
 
@@ -249,25 +295,36 @@ impl Lin {
     }
 }
 
-/// 4×4 kernel, stride 2, padding 1: halves (conv) or doubles (transposed) the side.
+/// Padding 1 and a 4×4 kernel, stride 2 (halves the side, or doubles it
+/// transposed), or a 3×3 kernel, stride 1 (keeps it; SN-CNN's).
 #[derive(Debug)]
 struct Conv {
     w: Weight,
     b: Tensor,
     transposed: bool,
+    stride: i64,
 }
 
 impl Conv {
+    /// DCGAN's 4×4/2 convolution, weights from N(0, 0.02).
     fn new(path: &nn::Path, i: i64, o: i64, transposed: bool, spectral: bool) -> Self {
         let shape = if transposed { [i, o, 4, 4] } else { [o, i, 4, 4] };
-        Self { w: Weight::new(path, &shape, DCGAN_INIT, spectral), b: path.var("bias", &[o], nn::Init::Const(0.0)), transposed }
+        Self { w: Weight::new(path, &shape, DCGAN_INIT, spectral), b: path.var("bias", &[o], nn::Init::Const(0.0)), transposed, stride: 2 }
+    }
+    /// SN-CNN's `kernel`×`kernel` convolution (3: stride 1, 4: stride 2),
+    /// PyTorch's default initialisation.
+    fn sn_cnn(path: &nn::Path, i: i64, o: i64, kernel: i64, spectral: bool) -> Self {
+        let init = torch_default(i * kernel * kernel);
+        let stride = if kernel == 4 { 2 } else { 1 };
+        Self { w: Weight::new(path, &[o, i, kernel, kernel], init, spectral), b: path.var("bias", &[o], init), transposed: false, stride }
     }
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         let w = self.w.get(train);
+        let s = self.stride;
         if self.transposed {
-            x.conv_transpose2d(&w, Some(&self.b), [2, 2], [1, 1], [0, 0], 1, [1, 1])
+            x.conv_transpose2d(&w, Some(&self.b), [s, s], [1, 1], [0, 0], 1, [1, 1])
         } else {
-            x.conv2d(&w, Some(&self.b), [2, 2], [1, 1], [1, 1], 1)
+            x.conv2d(&w, Some(&self.b), [s, s], [1, 1], [1, 1], 1)
         }
     }
 }
@@ -321,7 +378,8 @@ pub struct FamilyGenerator {
 
 impl FamilyGenerator {
     pub fn new(path: &nn::Path, spec: NetSpec) -> Self {
-        let dcgan = spec.arch == NetArch::Dcgan;
+        // SN-CNN's generator is DCGAN's.
+        let dcgan = spec.arch != NetArch::Mlp;
         let embed = spec.is_conditional().then(|| path.var("embed", &[spec.num_classes, spec.num_classes], nn::Init::Randn { mean: 0.0, stdev: 1.0 }));
         let z_in = spec.latent_dim + if spec.is_conditional() { spec.num_classes } else { 0 };
         let mut fc = Vec::new();
@@ -335,7 +393,7 @@ impl FamilyGenerator {
             bn.push(nn::batch_norm1d(path / "bn0", c0 * side0 * side0, bn_cfg()));
             let mut c = c0;
             for i in 0..stages {
-                let out = if i + 1 == stages { 1 } else { c / 2 };
+                let out = if i + 1 == stages { spec.channels } else { c / 2 };
                 up.push(Conv::new(&(path / format!("up{i}")), c, out, true, false));
                 if i + 1 < stages {
                     bn.push(nn::batch_norm2d(path / format!("bn{}", i + 1), out, bn_cfg()));
@@ -376,9 +434,9 @@ impl Generator for FamilyGenerator {
             NetArch::Mlp => {
                 let h = self.act.forward(&self.fc[0].forward(&h, train));
                 let h = self.dropout.forward_t(&h, train);
-                self.fc[1].forward(&h, train).tanh() // [n, side²]
+                self.fc[1].forward(&h, train).tanh() // [n, C·side²]
             }
-            NetArch::Dcgan => {
+            NetArch::Dcgan | NetArch::SnCnn => {
                 let (stages, side0) = self.spec.dcgan_stages();
                 let c0 = self.spec.g_width << (stages - 1);
                 let h = self.bn[0].forward_t(&self.fc[0].forward(&h, train), train).relu();
@@ -389,7 +447,7 @@ impl Generator for FamilyGenerator {
                         h = self.bn[i + 1].forward_t(&h, train).relu();
                     }
                 }
-                h.tanh().view([n, -1]) // [n, side²]
+                h.tanh().view([n, -1]) // [n, C, side, side] -> [n, C·side²]
             }
         }
     }
@@ -399,7 +457,7 @@ impl Generator for FamilyGenerator {
     }
 
     fn image_shape(&self) -> (i64, i64, i64) {
-        (1, self.spec.image_side, self.spec.image_side)
+        (self.spec.channels, self.spec.image_side, self.spec.image_side)
     }
 
     fn num_classes(&self) -> i64 {
@@ -427,14 +485,14 @@ impl std::fmt::Display for FamilyGenerator {
                 writeln!(f, "  (4): Tanh()")?;
                 write!(f, ")")?
             }
-            NetArch::Dcgan => {
+            NetArch::Dcgan | NetArch::SnCnn => {
                 let (stages, side0) = s.dcgan_stages();
                 let mut c = s.g_width << (stages - 1);
                 write!(f, "DCGAN generator: z {}{cond} -> Linear -> {c}x{side0}x{side0} -> BN, ReLU", s.latent_dim)?;
                 let mut side = side0;
                 for i in 0..stages {
                     side *= 2;
-                    let out = if i + 1 == stages { 1 } else { c / 2 };
+                    let out = if i + 1 == stages { s.channels } else { c / 2 };
                     write!(f, " -> ConvT 4x4/2 {out}x{side}x{side}{}", if i + 1 == stages { " -> Tanh" } else { ", BN, ReLU" })?;
                     c = out;
                 }
@@ -471,10 +529,20 @@ impl FamilyDiscriminator {
         let mut norms = Vec::new();
         let mut fc = None;
         let feature_dim;
-        if dcgan {
+        if spec.arch == NetArch::SnCnn {
+            let (mut c_in, mut side) = (spec.channels, spec.image_side);
+            for (i, (c_out, kernel)) in sn_cnn_layers(&spec).into_iter().enumerate() {
+                side = if kernel == 4 { side / 2 } else { side };
+                convs.push(Conv::sn_cnn(&(path / format!("conv{i}")), c_in, c_out, kernel, sn));
+                let kind = if i == 0 { DNorm::None } else { spec.d_norm };
+                norms.push(Norm::new(&(path / format!("norm{i}")), kind, &[c_out, side, side], false));
+                c_in = c_out;
+            }
+            feature_dim = c_in * side * side;
+        } else if dcgan {
             let (stages, _) = spec.dcgan_stages();
             let mut side = spec.image_side;
-            let mut c_in = 1;
+            let mut c_in = spec.channels;
             for i in 0..stages {
                 let c_out = spec.d_width << i;
                 side /= 2;
@@ -499,7 +567,7 @@ impl FamilyDiscriminator {
         Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(spec.leaky_slope, path.device()), feature_dim, head, projection, class_head }
     }
 
-    /// `φ(x)`. `// [n, side²] -> [n, feature_dim]`
+    /// `φ(x)`. `// [n, C·side²] -> [n, feature_dim]`
     pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
         let n = x.size()[0];
         match self.spec.arch {
@@ -508,11 +576,11 @@ impl FamilyDiscriminator {
                 let h = self.act.forward(&self.norms[0].forward(&h, train));
                 self.dropout.forward_t(&h, train)
             }
-            NetArch::Dcgan => {
+            NetArch::Dcgan | NetArch::SnCnn => {
                 let s = self.spec.image_side;
-                let mut h = x.view([n, 1, s, s]);
+                let mut h = x.view([n, self.spec.channels, s, s]);
                 for (conv, norm) in self.convs.iter().zip(&self.norms) {
-                    h = self.act.forward(&norm.forward(&conv.forward(&h, train), train)); // side halves
+                    h = self.act.forward(&norm.forward(&conv.forward(&h, train), train)); // 4x4/2: side halves
                 }
                 h.view([n, self.feature_dim])
             }
@@ -566,8 +634,17 @@ impl std::fmt::Display for FamilyDiscriminator {
                     Conditioning::AuxClassifier => write!(f, "  # + class head ({} classes)", s.num_classes),
                 };
             }
+            NetArch::SnCnn => {
+                write!(f, "SN-CNN discriminator: {}x{1}x{1}", s.channels, s.image_side)?;
+                let mut side = s.image_side;
+                for (c, k) in sn_cnn_layers(s) {
+                    side = if k == 4 { side / 2 } else { side };
+                    write!(f, " -> Conv {k}x{k}/{} {c}x{side}x{side}", if k == 4 { 2 } else { 1 })?;
+                }
+                write!(f, " -> LeakyReLU({}) each -> Linear -> 1", s.leaky_slope)?;
+            }
             NetArch::Dcgan => {
-                write!(f, "DCGAN discriminator: 1x{0}x{0}", s.image_side)?;
+                write!(f, "DCGAN discriminator: {}x{1}x{1}", s.channels, s.image_side)?;
                 let mut side = s.image_side;
                 for i in 0..self.convs.len() {
                     side /= 2;
@@ -679,6 +756,47 @@ mod tests {
         assert_eq!(count(&dvs), d_expected);
         assert!(g.to_string().contains("ConvT 4x4/2 64x14x14") && g.to_string().contains("1x28x28 -> Tanh"), "{g}");
         assert!(d.to_string().contains("Conv 4x4/2 128x7x7") && d.to_string().contains("batch norm"), "{d}");
+    }
+
+    #[test]
+    fn rgb_nets_and_the_sn_cnn_have_the_right_shapes_and_counts() {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(2);
+        let count = |vs: &nn::VarStore| vs.trainable_variables().iter().map(|t| t.numel()).sum::<usize>() as f64;
+        for arch in [NetArch::Dcgan, NetArch::SnCnn] {
+            for norm in [DNorm::None, DNorm::Batch, DNorm::Spectral] {
+                let spec = NetSpec { arch, image_side: 32, channels: 3, latent_dim: 8, g_width: 8, d_width: 8, d_norm: norm, ..Default::default() };
+                let (gvs, g, dvs, d) = build(spec);
+                let x = g.forward_t(&Tensor::randn([3, 8], (Kind::Float, Device::Cpu)), true);
+                assert_eq!(x.size(), vec![3, 3 * 32 * 32], "{spec:?}");
+                assert_eq!(g.image_shape(), (3, 32, 32));
+                assert_eq!(d.forward_t(&x, true).size(), vec![3, 1], "{spec:?}");
+                let (real, est) = (count(&gvs) + count(&dvs), spec.weight_count());
+                assert!(est <= real && est > 0.9 * real, "{arch:?} {norm:?}: estimate {est}, real {real}");
+            }
+        }
+        // The paper's D at width 64: 3→64 (3x3), 64→64 (4x4/2), …, 256→512 (3x3), Linear(512·4·4, 1).
+        let spec = NetSpec { arch: NetArch::SnCnn, image_side: 32, channels: 3, d_width: 64, d_norm: DNorm::Spectral, ..Default::default() };
+        let dvs = nn::VarStore::new(Device::Cpu);
+        let d = FamilyDiscriminator::new(&dvs.root(), spec);
+        let convs = [(3, 64, 3), (64, 64, 4), (64, 128, 3), (128, 128, 4), (128, 256, 3), (256, 256, 4), (256, 512, 3)];
+        let expected: usize = convs.iter().map(|&(i, o, k)| i * o * k * k + o).sum::<usize>() + 512 * 16 + 1;
+        assert_eq!(count(&dvs) as usize, expected);
+        let text = d.to_string();
+        assert!(text.starts_with("SN-CNN discriminator: 3x32x32") && text.contains("Conv 3x3/1 512x4x4") && text.contains("spectral"), "{text}");
+        assert_eq!("sn-cnn".parse::<NetArch>().unwrap(), NetArch::SnCnn);
+        assert!("resnet".parse::<NetArch>().unwrap_err().to_string().contains("sn-cnn"));
+        let e = NetSpec { channels: 2, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("net.channels"), "{e}");
+    }
+
+    #[test]
+    fn a_spec_without_channels_is_grey() {
+        let old = r#"{"arch": "dcgan", "image_side": 32, "g_width": 64}"#;
+        let spec: NetSpec = serde_json::from_str(old).unwrap();
+        assert_eq!((spec.channels, spec.image_dim()), (1, 1024));
+        let back: NetSpec = serde_json::from_str(&serde_json::to_string(&NetSpec { arch: NetArch::SnCnn, channels: 3, ..Default::default() }).unwrap()).unwrap();
+        assert_eq!((back.arch, back.channels), (NetArch::SnCnn, 3));
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct StepRecord {
     /// AC-GAN: D's accuracy on the real batch's classes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub class_accuracy: Option<f64>,
+    /// Whether the config's D attack was on at this step (`adv_d.rs`; false without one).
+    #[serde(default)]
+    pub d_attacked: bool,
 }
 
 /// Means over one epoch.
@@ -169,6 +172,9 @@ pub struct StepExtras {
     pub penalties: Vec<f64>,
     /// AC-GAN: D's accuracy on the real batch's classes (empty for other variants).
     pub class_accuracy: Vec<f64>,
+    /// Whether the config's D attack was on at each step (absent from older checkpoints: none was).
+    #[serde(default)]
+    pub d_attacked: Vec<bool>,
 }
 
 /// The `metrics.jsonl` row of step `i`.
@@ -179,6 +185,7 @@ pub fn step_record(h: &TrainHistory, extras: &StepExtras, i: usize) -> Option<St
         g_grad_norm: *extras.g_grad_norms.get(i)?,
         penalty: *extras.penalties.get(i)?,
         class_accuracy: extras.class_accuracy.get(i).copied(),
+        d_attacked: extras.d_attacked.get(i).copied().unwrap_or(false),
     })
 }
 

@@ -6,6 +6,7 @@
 //!
 //! Both return the step's numbers as tensors still on the device; the
 //! trainer turns them into plain `f64`s once per iteration.
+use super::adv_d::{attack_d_inputs, attack_g_fakes, StepAt};
 use super::config::GanConfig;
 use super::model::Gan;
 use super::nets::Conditioning;
@@ -30,6 +31,8 @@ pub struct DStep {
     pub penalty: Tensor,
     /// AC-GAN: D's accuracy on the real batch's classes (NaN otherwise).
     pub class_accuracy: Tensor,
+    /// Whether the config's D attack was on at this step (`adv_d.rs`).
+    pub attacked: bool,
 }
 
 /// What a G step measured, and the fakes it made.
@@ -45,18 +48,21 @@ pub struct GStep {
 
 /// One update of D on a real batch and a batch of fakes (no gradient flows
 /// into G). `labels` are the real batch's classes, used by conditional and
-/// AC-GAN discriminators; `noise_std` is the instance noise of this step.
+/// AC-GAN discriminators; `at` is where in the run the step is (it sets the
+/// instance noise, and whether the config's D attack moves the inputs).
 ///
 /// `[n, side²]` images in, one optimiser step on D's parameters out.
-pub fn update_d(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, real: &Tensor, fake: &Tensor, labels: Option<&Tensor>, noise_std: f64) -> Result<DStep> {
+pub fn update_d(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, real: &Tensor, fake: &Tensor, labels: Option<&Tensor>, at: StepAt) -> Result<DStep> {
     let n = real.size()[0];
     let obj = config.objective;
-    let fake = fake.detach();
-    let (real_in, fake_in) = (Tips::add_noise(real, noise_std), Tips::add_noise(&fake, noise_std));
     let d_labels = if config.net.conditioning == Conditioning::Projection { labels } else { None };
+    let (t_real, t_fake) = config.tips.targets(n, real.device());
+    // Adversarial training of D (adv_d.rs, off by default): the batches moved against D first.
+    let moved = attack_d_inputs(gan, config, real, &fake.detach(), d_labels, (&t_real, &t_fake), at)?;
+    let noise_std = config.tips.noise_std(at.step, at.total);
+    let (real_in, fake_in) = (Tips::add_noise(&moved.real, noise_std), Tips::add_noise(&moved.fake, noise_std));
     let out_r = gan.discriminator.forward_cond_t(&real_in, d_labels, true); // [n, side²] -> [n, 1]
     let out_f = gan.discriminator.forward_cond_t(&fake_in, d_labels, true); // [n, side²] -> [n, 1]
-    let (t_real, t_fake) = config.tips.targets(n, real.device());
     let kind = out_r.logits.kind();
     let mut loss = obj.d_loss(&out_r.logits, &out_f.logits, &t_real.to_kind(kind), &t_fake.to_kind(kind));
     let mut penalty = Tensor::from(0.0f64);
@@ -85,6 +91,7 @@ pub fn update_d(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, real: &Tenso
         grad_norm,
         penalty,
         class_accuracy,
+        attacked: moved.attacked,
     })
 }
 
@@ -92,13 +99,16 @@ pub fn update_d(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, real: &Tenso
 /// the objective's G loss on D's verdict. D's parameters are frozen for the
 /// step: the gradient still flows through D into G, but D's own weight
 /// gradients, which this step would discard, are never computed. `labels`
-/// are the classes a conditional G is asked for.
-pub fn update_g(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, z: &Tensor, labels: Option<&Tensor>, noise_std: f64) -> Result<GStep> {
+/// are the classes a conditional G is asked for; `at` is where in the run
+/// the step is.
+pub fn update_g(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, z: &Tensor, labels: Option<&Tensor>, at: StepAt) -> Result<GStep> {
     let fake = gan.generator.forward_cond_t(z, labels, true); // [n, latent] -> [n, side²]
+    let d_labels = if config.net.conditioning == Conditioning::Projection { labels } else { None };
+    // FGSM with in_g_step only (adv_d.rs): D judges the fakes moved against it.
+    let judged = attack_g_fakes(gan, config, &fake, d_labels, at)?;
     let d_params = gan.d_vs.trainable_variables();
     set_requires_grad(&d_params, false);
-    let d_labels = if config.net.conditioning == Conditioning::Projection { labels } else { None };
-    let out = gan.discriminator.forward_cond_t(&Tips::add_noise(&fake, noise_std), d_labels, true);
+    let out = gan.discriminator.forward_cond_t(&Tips::add_noise(&judged, config.tips.noise_std(at.step, at.total)), d_labels, true);
     let mut loss = config.objective.g_loss(&out.logits);
     if let (Some(cf), Some(y), Conditioning::AuxClassifier) = (&out.class_logits, labels, config.net.conditioning) {
         loss = loss + config.aux_weight * cf.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);

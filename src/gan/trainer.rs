@@ -17,8 +17,9 @@
 //! batch and fresh fakes, then, every `n_dis`-th iteration, a G step on fresh
 //! codes; in [`StepOrder::GFirst`] (the tutorial's), a G step, then a D step
 //! on the same fakes. Every iteration's randomness (codes, labels, flips,
-//! noise, dropout) is drawn after seeding from `(seed, step)`, so a run
-//! resumed from a checkpoint continues exactly as an uninterrupted one.
+//! noise, dropout, whether the D attack is on) is drawn after seeding from
+//! `(seed, step)`, so a run resumed from a checkpoint continues exactly as
+//! an uninterrupted one.
 //!
 //! **Recording.** With a record directory ([`GanConfig::with_checkpoints`],
 //! or the CLI's `--out`), the run writes `config.json` before its first step,
@@ -30,6 +31,7 @@ use super::checkpoint;
 use super::config::{GanConfig, StepOrder};
 use super::model::Gan;
 use super::report::{config_record, step_record, GanReport, SampleSnapshot, StepExtras, StepLog, TrainHistory, TrainerState};
+use super::adv_d::StepAt;
 use super::step::{update_d, update_g};
 use super::tips::FailureMonitor;
 use crate::data::{Batcher, MnistData};
@@ -93,17 +95,24 @@ impl<'a> Training<'a> {
     }
 }
 
-/// Loads real images (`[n, side²]` in [−1, 1], padded to 32×32 if asked) and labels.
+/// Loads real images (`[n, C·side²]` in [−1, 1]; grey 28×28 digits padded
+/// to 32×32 if asked, RGB images as they are) and labels.
 pub(crate) fn load_data(config: &GanConfig, device: Device) -> Result<(Tensor, Tensor)> {
     let data = MnistData::load(&config.data)?;
     let train = match config.max_train {
         Some(m) => data.train.take(m),
         None => data.train,
     };
-    let (rows, cols) = (train.rows as i64, train.cols as i64);
+    let (rows, cols, channels) = (train.rows as i64, train.cols as i64, train.channels as i64);
+    if channels != config.net.channels {
+        return Err(Error::config(
+            "net.channels",
+            format!("{}, but the data ({}) have {channels}-channel images: set net.channels to {channels} (the CLI fits the nets to CIFAR-10 itself)", config.net.channels, config.data),
+        ));
+    }
     let mut x = train.to_tensor_pm1(device);
     let side = config.net.image_side;
-    if side == rows + 4 && rows == cols {
+    if side == rows + 4 && rows == cols && channels == 1 {
         // 28 → 32: two background (−1) pixels on each side, as DCGAN-on-MNIST code does.
         x = ((x + 1.0).view([-1, 1, rows, cols]).constant_pad_nd([2, 2, 2, 2]) - 1.0).view([-1, side * side]);
     } else if side != rows || side != cols {
@@ -119,7 +128,7 @@ fn image_side_hint(side: i64, rows: i64, cols: i64, arch: super::nets::NetArch) 
     if rows != cols {
         return format!("{data}: the nets here take square images; crop or pad the data set to a square");
     }
-    let dcgan = arch == super::nets::NetArch::Dcgan;
+    let dcgan = arch != super::nets::NetArch::Mlp;
     match (dcgan, rows) {
         (false, _) => format!("{data}: use {rows}"),
         (true, 28) => format!("{data}: use 28, or 32 (MNIST padded, DCGAN-32)"),
@@ -145,6 +154,7 @@ struct Numbers {
     g_grad: f64,
     penalty: f64,
     class_accuracy: f64,
+    d_attacked: bool,
 }
 
 struct Players<'a> {
@@ -171,7 +181,11 @@ impl Players<'_> {
         tch::manual_seed((s >> 1) as i64);
         gan.generator.reseed(s);
         gan.discriminator.reseed(s);
-        let noise = c.tips.noise_std(step, total);
+        let at = StepAt::new(step, total);
+        // The schedule from the step's index alone: a resumed run follows it exactly.
+        let f = c.lr_decay.factor(step, total);
+        self.g_opt.set_lr(c.lr_g * f);
+        self.d_opt.set_lr(c.lr_d * f);
         let mut g_out = None;
         let d = match c.step_order {
             StepOrder::DFirst => {
@@ -179,19 +193,19 @@ impl Players<'_> {
                 let y = self.conditional.then(|| labels.shallow_clone());
                 let z = gan.sample_latent(n);
                 let fake = tch::no_grad(|| gan.generator.forward_cond_t(&z, y.as_ref(), true));
-                let d = update_d(gan, &mut self.d_opt, c, real, &fake, y.as_ref(), noise)?;
+                let d = update_d(gan, &mut self.d_opt, c, real, &fake, y.as_ref(), at)?;
                 if step % c.n_dis == 0 {
                     let z = gan.sample_latent(n);
                     let y_g = self.conditional.then(|| Tensor::randint(c.net.num_classes, [n], (Kind::Int64, real.device())));
-                    g_out = Some(update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), noise)?);
+                    g_out = Some(update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), at)?);
                 }
                 d
             }
             StepOrder::GFirst => {
                 // The tutorial's order: G, then D on the same (detached) fakes.
                 let z = gan.sample_latent(n);
-                let g = update_g(gan, &mut self.g_opt, c, &z, None, noise)?;
-                let d = update_d(gan, &mut self.d_opt, c, real, &g.fake, None, noise)?;
+                let g = update_g(gan, &mut self.g_opt, c, &z, None, at)?;
+                let d = update_d(gan, &mut self.d_opt, c, real, &g.fake, None, at)?;
                 g_out = Some(g);
                 d
             }
@@ -215,7 +229,7 @@ impl Players<'_> {
             )
         });
         let v: Vec<f64> = Vec::try_from(stats)?;
-        Ok(Numbers { d_loss: v[0], g_loss: self.last_g.0, d_real: v[1], d_fake: v[2], d_grad: v[3], g_grad: self.last_g.1, penalty: v[4], class_accuracy: v[5] })
+        Ok(Numbers { d_loss: v[0], g_loss: self.last_g.0, d_real: v[1], d_fake: v[2], d_grad: v[3], g_grad: self.last_g.1, penalty: v[4], class_accuracy: v[5], d_attacked: d.attacked })
     }
 }
 
@@ -377,6 +391,7 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
             extras.d_grad_norms.push(v.d_grad);
             extras.g_grad_norms.push(v.g_grad);
             extras.penalties.push(v.penalty);
+            extras.d_attacked.push(v.d_attacked);
             if aux {
                 extras.class_accuracy.push(v.class_accuracy);
             }
@@ -518,6 +533,86 @@ mod tests {
         assert!(serde_json::from_str::<GanConfig>(r#"{"lr": 1}"#).is_err());
     }
 
+    /// Copies the run directory (its checkpoint at step `at`, config and
+    /// metrics) as the run passes step `at`: a run interrupted there.
+    struct CopyAt {
+        from: PathBuf,
+        to: PathBuf,
+        at: usize,
+    }
+
+    impl Progress for CopyAt {
+        fn advance(&mut self, done: usize) {
+            if done == self.at + 1 {
+                std::fs::create_dir_all(&self.to).unwrap();
+                for f in [checkpoint::FILE, "config.json", "metrics.jsonl"] {
+                    std::fs::copy(self.from.join(f), self.to.join(f)).unwrap();
+                }
+            }
+        }
+        fn line(&mut self, _text: &str) {}
+    }
+
+    #[test]
+    fn attacked_runs_resume_exactly() {
+        let _rng = crate::torch_rng_lock();
+        let tmp = tempfile::tempdir().unwrap();
+        let plain = train_gan(&tiny(Variant::Dcgan).with_steps(8)).unwrap();
+        for attack in ["fgsm:0.05,p=0.5,start=0.25,g-step", "dat"] {
+            let a: crate::gan::DAttack = attack.parse().unwrap();
+            let c = tiny(Variant::Dcgan).with_steps(8).with_d_attack(a);
+            let (full, part) = (tmp.path().join(format!("{attack}-full")), tmp.path().join(format!("{attack}-part")));
+            let mut copy = CopyAt { from: full.clone(), to: part.clone(), at: 4 };
+            let whole = Training::new(&c.clone().with_checkpoints(&full, 4)).progress(&mut copy).run().unwrap();
+            let resumed = resume_gan(&c.clone().with_checkpoints(&part, 4), &part).unwrap();
+            assert_eq!((&resumed.history.d_losses, &resumed.history.g_losses), (&whole.history.d_losses, &whole.history.g_losses), "{attack}");
+            assert_eq!(resumed.extras, whole.extras, "{attack}");
+            let metrics = |d: &Path| std::fs::read_to_string(d.join("metrics.jsonl")).unwrap();
+            assert_eq!(metrics(&part), metrics(&full), "{attack}");
+            // The attacked steps are the draws of (seed, step); before the first, the run is the plain one.
+            let want: Vec<bool> = (0..8).map(|s| a.attacks(c.seed, StepAt::new(s, 8))).collect();
+            assert_eq!(whole.extras.d_attacked, want, "{attack}");
+            assert!(metrics(&full).contains("\"d_attacked\":true"), "{attack}");
+            let first = want.iter().position(|b| *b).unwrap();
+            assert_eq!(whole.history.d_losses[..first], plain.history.d_losses[..first], "{attack}");
+            assert_ne!(whole.history.d_losses[first], plain.history.d_losses[first], "{attack}: the attack changed nothing");
+        }
+    }
+
+    #[test]
+    fn rgb_runs_on_generated_cifar10_train_and_resume_exactly() {
+        use crate::gan::NetArch;
+        use crate::optim::LrDecay;
+        let _rng = crate::torch_rng_lock();
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("cifar");
+        crate::data::cifar::write_generated(&data, 20, 3).unwrap();
+        for (v, arch) in [(Variant::Dcgan, NetArch::Dcgan), (Variant::Sngan, NetArch::SnCnn)] {
+            let c = tiny(v).with_cifar10(&data).with_lr_decay(LrDecay::Linear).with_steps(4);
+            assert_eq!((c.net.arch, c.net.channels, c.net.image_side), (arch, 3, 32), "{v}");
+            let (x, _) = load_data(&c, Device::Cpu).unwrap();
+            assert_eq!(x.size(), vec![64, 3 * 32 * 32], "{v}: no padding, three planes");
+            let (full, part) = (tmp.path().join(format!("{v}-full")), tmp.path().join(format!("{v}-part")));
+            let mut copy = CopyAt { from: full.clone(), to: part.clone(), at: 2 };
+            let whole = Training::new(&c.clone().with_checkpoints(&full, 2)).progress(&mut copy).run().unwrap();
+            for xs in [&whole.history.d_losses, &whole.history.g_losses, &whole.extras.d_grad_norms] {
+                assert!(xs.len() == 4 && xs.iter().all(|x| x.is_finite()), "{v}: {xs:?}");
+            }
+            let s = &whole.history.samples.last().unwrap().images;
+            assert_eq!((s.n, s.channels, s.height, s.width), (4, 3, 32, 32), "{v}");
+            let resumed = resume_gan(&c.clone().with_checkpoints(&part, 2), &part).unwrap();
+            assert_eq!((&resumed.history.d_losses, &resumed.history.g_losses), (&whole.history.d_losses, &whole.history.g_losses), "{v}");
+            assert_eq!(resumed.extras, whole.extras, "{v}");
+            // The decay: step 1 trains at 3/4 of the rate, so from step 2 on the numbers differ from a constant rate's.
+            let constant = train_gan(&c.clone().with_lr_decay(LrDecay::None)).unwrap();
+            assert_eq!(constant.history.d_losses[..2], whole.history.d_losses[..2], "{v}");
+            assert_ne!(constant.history.d_losses[2], whole.history.d_losses[2], "{v}: the decay changed nothing");
+        }
+        // Grey nets on colour data are refused, naming the setting.
+        let e = train_gan(&tiny(Variant::Dcgan).with_data(crate::data::DataSource::Cifar10(data)).with_image_side(32)).unwrap_err().to_string();
+        assert!(e.contains("net.channels") && e.contains("3-channel"), "{e}");
+    }
+
     #[test]
     fn padded_32_pixel_data_has_a_background_border() {
         let _rng = crate::torch_rng_lock();
@@ -551,8 +646,8 @@ mod tests {
             gan.discriminator.reseed(s);
             let real = b.narrow(1, 0, 784);
             let z = gan.sample_latent(real.size()[0]);
-            let g = update_g(&gan, &mut g_opt, &c, &z, None, 0.0).unwrap();
-            let d = update_d(&gan, &mut d_opt, &c, &real, &g.fake, None, 0.0).unwrap();
+            let g = update_g(&gan, &mut g_opt, &c, &z, None, StepAt::new(step, 3)).unwrap();
+            let d = update_d(&gan, &mut d_opt, &c, &real, &g.fake, None, StepAt::new(step, 3)).unwrap();
             assert_eq!(g.loss.double_value(&[]), r.history.g_losses[step], "G loss at {step}");
             assert_eq!(d.loss.double_value(&[]), r.history.d_losses[step], "D loss at {step}");
             assert_eq!(d.fake_score.double_value(&[]), r.history.d_fake[step], "D(G(z)) at {step}");

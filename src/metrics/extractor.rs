@@ -57,6 +57,9 @@ impl EvalImages for ImageSet {
         if self.is_empty() {
             return Err(Error::Shape("the image set is empty".into()));
         }
+        if self.channels != 1 {
+            return Err(Error::Shape(format!("{} channels: the MNIST extractor takes grey images", self.channels)));
+        }
         as_square_images(&self.to_tensor_pm1(Device::Cpu))
     }
 }

@@ -6,6 +6,10 @@
 //! - [`precision_recall`]: improved precision and recall (Kynkäänniemi et
 //!   al. 2019): realism and coverage apart, so mode collapse shows as recall
 //!   falling while precision stays high.
+//! - [`discriminator`]: D's empirical Lipschitz estimate (input-gradient
+//!   norms on real, generated and interpolated images) and the share of its
+//!   decisions one FGSM step flips, for studying adversarial training of D.
+//! - [`steadiness`]: how steady a loss curve is: rolling std and spikes.
 //! - [`extractor`]: the features come from the crate's own MNIST classifier
 //!   (LeNet's 84 penultimate units), not Inception: "FID" here means "FD on
 //!   LeNet features" and is comparable only with numbers from the same
@@ -23,13 +27,19 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod discriminator;
 pub mod extractor;
 pub mod frechet;
 pub mod precision_recall;
+pub mod steadiness;
 
+pub use discriminator::{
+    d_scores, decision_threshold, flip_curve, flip_images, flip_rate, input_gradient_norms, lipschitz_estimate, FlipCurve, FlipRate, GradStats, LipschitzEstimate,
+};
 pub use extractor::{to_classifier_input, EvalImages, FeatureExtractor};
 pub use frechet::{frechet_distance, frechet_distance_features, sqrtm_psd, trace_sqrt_product, FeatureStats};
 pub use precision_recall::{knn_radii, precision_recall, PrecisionRecall, DEFAULT_K};
+pub use steadiness::{loss_steadiness, rolling_std, steadiness, steadiness_with, LossSteadiness, Steadiness, DEFAULT_SPIKE_K};
 
 use crate::classifier::Classifier;
 use crate::rng::permutation;

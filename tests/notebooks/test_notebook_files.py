@@ -156,3 +156,22 @@ def test_notebook_05_compares_settings_and_tags_its_figures():
     text = "".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     for topic in ["White box", "Black box", "FGSM", "linearity", "PGD", "patch", "transfer", "adversarial training", "distillation", "gradient"]:
         assert topic.lower() in text.lower(), f"notebook 05 does not teach {topic}"
+
+
+def test_notebook_06_attacks_d_while_it_trains_and_poses_exercises():
+    nb = json.loads((ROOT / "notebooks" / "06_adversarial_training_of_gans.ipynb").read_text())
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    for tag in ["flip-table", "flip-pictures", "flip-curve", "arms-table", "lipschitz-over-training", "clamp-order", "study", "study-figure", "check"]:
+        assert tag in tags, f"notebook 06 has no cell tagged {tag}"
+    # Questions come before their answers: every solution follows an exercise.
+    kinds = [k for c in nb["cells"] for k in c.get("metadata", {}).get("tags", []) if k in ("exercise", "solution")]
+    assert kinds.count("solution") >= 3 and kinds[0] == "exercise", kinds
+    for i, k in enumerate(kinds):
+        if k == "solution":
+            assert "exercise" in kinds[:i], f"solution {i} comes before any exercise"
+    code = "".join(source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    for call in ["DAttack::Fgsm", "DAttack::Dat", "clamp_first: true", "flip_demo", "train_arms", "run_study", "study_report"]:
+        assert call in code, f"notebook 06 does not call {call}"
+    text = "".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for topic in ["adversarial examples", "FGSM", "DAT", "Lipschitz", "WGAN-GP", "SNGAN", "paired difference", "95%"]:
+        assert topic.lower() in text.lower(), f"notebook 06 does not teach {topic}"
