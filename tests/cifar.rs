@@ -4,46 +4,11 @@
 //! MD5 passed in, unpacked, described, and trained on by the CLI.
 use gan_tutorial::data::cifar::{self, BATCHES_DIR, BATCH_FILES};
 use gan_tutorial::data::fetch::{fetch_cifar10, md5_file, FetchOutcome, RemoteDataset, CIFAR10_MD5};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-/// `python3 -m http.server` serving `root` on a free loopback port (as tests/fetch.rs).
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(root: &Path) -> Server {
-        let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
-            .arg(root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 is needed to serve files for this test");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("cannot read the port from {line:?}"));
-        Server { child, port }
-    }
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{path}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 /// Writes `root/<sub>/cifar-10-binary.tar.gz` holding generated batches
 /// (all but `skip`), plus a file the reader must ignore; returns its MD5.
