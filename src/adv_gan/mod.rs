@@ -169,6 +169,19 @@ impl StudyConfig {
         }
     }
 
+    /// Notebook 06's grid. Quick: [`StudyConfig::for_mode`]'s. Full: the four
+    /// architectures × none, FGSM 0.02, DAT × 3 seeds, 400 steps at width 16
+    /// (36 runs; 18 of them took 30 minutes on 2 CPU cores shared with
+    /// builds): the grid of the study
+    /// the README reports, small enough for a lecture; the whole grid is the
+    /// command line's (`study adv-d`, shardable).
+    pub fn lesson(mode: RunMode) -> Self {
+        match mode {
+            RunMode::Quick => Self::for_mode(RunMode::Quick),
+            RunMode::Full => StudyConfig { arms: vec![Arm::None, Arm::Fgsm(0.02), Arm::Dat], seeds: vec![0, 1, 2], steps: 400, width: 16, ..Self::for_mode(RunMode::Full) },
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if let Some(v) = self.archs.iter().find(|v| !ARCHITECTURES.contains(v)) {
             return Err(Error::config("archs", format!("`{v}` is not one of the study's architectures: use wgan, wgan-gp, dcgan or sngan")));
