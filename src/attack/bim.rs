@@ -5,7 +5,7 @@
 //!
 //! Many small FGSM steps, each projected back into the ε-ball: it follows the
 //! loss surface where it bends, which one FGSM step cannot.
-use super::{check_eps, check_inputs, objective_grad, project, Attack, Target};
+use super::{check_eps, check_inputs, objective_grad, sign_step, Attack, Ball, Target};
 use super::model::Model;
 use crate::error::{Error, Result};
 use tch::Tensor;
@@ -39,12 +39,16 @@ impl Bim {
 /// The iterative core shared with PGD: `steps` projected sign-gradient steps from `start`.
 pub(crate) fn iterate(model: &dyn Model, x: &Tensor, start: Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usize, target: Target) -> Result<Tensor> {
     let targets = target.labels(y);
+    // The same values as `project(&(x_adv + g.sign() * alpha), x, eps)` at every step, with
+    // the ball's bounds computed once and the step taken in the gradient's buffer.
+    let ball = Ball::new(x, eps);
     let mut x_adv = start;
     for _ in 0..steps {
         let g = objective_grad(model, &x_adv, y, targets.as_ref())?;
-        x_adv = project(&(x_adv + g.sign() * alpha), x, eps).detach();
+        x_adv = sign_step(g, &x_adv, alpha);
+        ball.project_(&mut x_adv);
     }
-    Ok(x_adv)
+    Ok(x_adv.detach())
 }
 
 pub(crate) fn check_steps(steps: usize, alpha: f64) -> Result<()> {

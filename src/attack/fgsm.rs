@@ -5,7 +5,7 @@
 //!
 //! One gradient, one step to a corner of the L∞ ball: the best step against a
 //! model that is linear around x.
-use super::{check_eps, check_inputs, objective_grad, Attack, Target};
+use super::{check_eps, check_inputs, objective_grad, sign_step, Attack, Target};
 use super::model::Model;
 use crate::error::Result;
 use tch::Tensor;
@@ -43,6 +43,9 @@ impl Attack for Fgsm {
         let x = check_inputs(x, y)?;
         let targets = self.target.labels(y);
         let g = objective_grad(model, &x, y, targets.as_ref())?;
-        Ok((&x + g.sign() * self.eps).clamp(0.0, 1.0).detach())
+        // (x + ε·sign(g)).clamp(0, 1), in the gradient's buffer.
+        let mut adv = sign_step(g, &x, self.eps);
+        let _ = adv.clamp_(0.0, 1.0);
+        Ok(adv.detach())
     }
 }

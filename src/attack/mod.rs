@@ -104,7 +104,8 @@ pub fn check_inputs(x: &Tensor, y: &Tensor) -> Result<Tensor> {
         )));
     }
     if n > 0 {
-        let (lo, hi) = (x.min().double_value(&[]), x.max().double_value(&[]));
+        let (lo, hi) = x.aminmax(None, false);
+        let (lo, hi) = (lo.double_value(&[]), hi.double_value(&[]));
         if lo < 0.0 || hi > 1.0 {
             return Err(Error::Shape(format!("pixel values span [{lo}, {hi}]: attacks take images in [0, 1] (divide bytes by 255)")));
         }
@@ -137,6 +138,41 @@ pub fn objective_grad(model: &dyn Model, x: &Tensor, y: &Tensor, targets: Option
 /// Projects onto the L∞ ball of radius `eps` around `x`, then onto `[0, 1]`.
 pub fn project(x_adv: &Tensor, x: &Tensor, eps: f64) -> Tensor {
     x_adv.maximum(&(x - eps)).minimum(&(x + eps)).clamp(0.0, 1.0)
+}
+
+/// [`project`] with its bounds computed once, for the iterative attacks,
+/// which project onto the same set at every step.
+///
+/// Clamping into `[x − ε, x + ε]` and then into `[0, 1]` is clamping into
+/// their intersection `[max(x − ε, 0), min(x + ε, 1)]` (never empty: `x`
+/// lies in both), so one `clamp` with these two tensors gives exactly the
+/// values of `project`'s four element-wise passes (only comparisons, no
+/// arithmetic on `x_adv`).
+pub(crate) struct Ball {
+    lo: Tensor,
+    hi: Tensor,
+}
+
+impl Ball {
+    pub(crate) fn new(x: &Tensor, eps: f64) -> Self {
+        Self { lo: (x - eps).clamp_min(0.0), hi: (x + eps).clamp_max(1.0) }
+    }
+
+    /// `project(x_adv, x, eps)`, in `x_adv`'s own buffer.
+    pub(crate) fn project_(&self, x_adv: &mut Tensor) {
+        let _ = x_adv.clamp_tensor_(Some(&self.lo), Some(&self.hi));
+    }
+}
+
+/// `x + step · sign(g)`, computed in the buffer of the gradient `g` (which
+/// the caller owns and never reads again): no new tensor per step. Float
+/// addition commutes, so `sign(g)·step + x` is bit for bit `x + sign(g)·step`.
+pub(crate) fn sign_step(mut g: Tensor, x: &Tensor, step: f64) -> Tensor {
+    if g.size() != x.size() || g.kind() != x.kind() || !g.is_contiguous() {
+        return x + g.sign() * step;
+    }
+    let _ = g.sign_().g_mul_scalar_(step).g_add_(x);
+    g
 }
 
 /// Uniform noise in `[-eps, eps]` shaped like `x`, from `seed` alone (not
@@ -200,4 +236,71 @@ pub fn outcome(attack: &dyn Attack, evaluated: &dyn Model, x: &Tensor, x_adv: &T
         max_linf: (x_adv - x).abs().max().double_value(&[]),
         n: y.size()[0] as usize,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{nn, nn::Module, Device, Kind};
+
+    /// A small conv net (the attacks need no classifier module, and may not use one: same floor).
+    struct Net {
+        _vs: nn::VarStore,
+        conv: nn::Conv2D,
+        fc: nn::Linear,
+    }
+    impl Net {
+        fn new(kind: Kind) -> Self {
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            let conv = nn::conv2d(vs.root() / "conv", 1, 4, 5, nn::ConvConfig { padding: 2, ..Default::default() });
+            let fc = nn::linear(vs.root() / "fc", 4 * 14 * 14, 10, Default::default());
+            if kind == Kind::Double {
+                vs.double();
+            }
+            Self { _vs: vs, conv, fc }
+        }
+    }
+    impl Model for Net {
+        fn logits(&self, x: &Tensor) -> Tensor {
+            let h = self.conv.forward(&((x - 0.1307) / 0.3081)).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+            self.fc.forward(&h.flatten(1, -1))
+        }
+        fn name(&self) -> String {
+            "net".into()
+        }
+    }
+
+    /// The attacks as they were written before the in-place steps and the
+    /// precomputed ball (issue 17): the values must not change by one bit.
+    fn reference_iterate(model: &dyn Model, x: &Tensor, start: Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usize) -> Tensor {
+        let mut x_adv = start;
+        for _ in 0..steps {
+            let g = objective_grad(model, &x_adv, y, None).unwrap();
+            x_adv = project(&(x_adv + g.sign() * alpha), x, eps).detach();
+        }
+        x_adv
+    }
+
+    #[test]
+    fn the_in_place_steps_give_the_reference_values_bit_for_bit() {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(5);
+        for kind in [Kind::Float, Kind::Double] {
+            let model = Net::new(kind);
+            // Pixels at 0 and 1 too, so that both clamps bind.
+            let x = (Tensor::rand([16, 1, 28, 28], (kind, Device::Cpu)) * 1.4 - 0.2).clamp(0.0, 1.0);
+            let y = Tensor::randint(10, [16], (Kind::Int64, Device::Cpu));
+            let same = |a: &Tensor, b: &Tensor| assert_eq!((a - b).abs().max().double_value(&[]), 0.0, "{kind:?}");
+            for eps in [0.0, 0.03, 0.1, 0.3] {
+                let g = objective_grad(&model, &x, &y, None).unwrap();
+                same(&fgsm::Fgsm::new(eps).perturb(&model, &x, &y).unwrap(), &(&x + g.sign() * eps).clamp(0.0, 1.0));
+                let bim = Bim::new(eps, 7).perturb(&model, &x, &y).unwrap();
+                same(&bim, &reference_iterate(&model, &x, x.detach(), &y, eps, 2.5 * eps / 7.0, 7));
+                let pgd = Pgd::new(eps, 7).perturb_seeded(&model, &x, &y, 3).unwrap();
+                let delta0 = uniform_noise(&x, eps, 3u64.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let start = project(&(&x + &delta0), &x, eps).detach();
+                same(&pgd, &reference_iterate(&model, &x, start, &y, eps, 2.5 * eps / 7.0, 7));
+            }
+        }
+    }
 }

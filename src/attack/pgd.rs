@@ -49,11 +49,19 @@ impl Pgd {
         check_steps(self.steps, self.alpha())?;
         self.target.check()?;
         let x = check_inputs(x, y)?;
+        self.perturb_from_checked(model, &x, y, delta0)
+    }
+
+    /// [`Pgd::perturb_from`] on images `check_inputs` has already seen.
+    fn perturb_from_checked(&self, model: &dyn Model, x: &Tensor, y: &Tensor, delta0: &Tensor) -> Result<Tensor> {
+        check_eps(self.eps)?;
+        check_steps(self.steps, self.alpha())?;
+        self.target.check()?;
         if delta0.size() != x.size() {
             return Err(Error::Shape(format!("random start of shape {:?} for images of shape {:?}", delta0.size(), x.size())));
         }
-        let start = project(&(&x + delta0), &x, self.eps).detach();
-        iterate(model, &x, start, y, self.eps, self.alpha(), self.steps, self.target)
+        let start = project(&(x + delta0), x, self.eps).detach();
+        iterate(model, x, start, y, self.eps, self.alpha(), self.steps, self.target)
     }
 }
 
@@ -70,6 +78,6 @@ impl Attack for Pgd {
     fn perturb_seeded(&self, model: &dyn Model, x: &Tensor, y: &Tensor, seed: u64) -> Result<Tensor> {
         let x = check_inputs(x, y)?;
         let delta0 = uniform_noise(&x, self.eps, self.seed ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        self.perturb_from(model, &x, y, &delta0)
+        self.perturb_from_checked(model, &x, y, &delta0)
     }
 }
