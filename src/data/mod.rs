@@ -13,4 +13,4 @@ pub use batches::Batcher;
 pub use crate::rng::{permutation, SplitMix64};
 pub use images::{ImageBatch, ToImages};
 pub use fetch::{fetch_dataset, RemoteDataset};
-pub use mnist::{debian_fashion_mnist, embedded, load_dir, DataSource, ImageSet, MnistData};
+pub use mnist::{debian_fashion_mnist, embedded, find_full_mnist, load_dir, DataSource, ImageSet, MnistData, FULL_MNIST_DIR};
