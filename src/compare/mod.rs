@@ -5,7 +5,9 @@
 //! counts; and drawing them side by side (`plot.rs`: losses, samples, a
 //! per-step quantity). On the measures floor, above the models it compares.
 pub mod plot;
+pub mod seeds;
 
+pub use self::seeds::{compare_over_seeds, SeedComparison, SeedRow, Spread};
 pub use self::plot::{plot_runs_lipschitz, plot_runs_losses, plot_runs_metric, plot_runs_samples, RunMetric};
 
 use crate::classifier::Classifier;

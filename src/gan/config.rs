@@ -9,9 +9,10 @@
 use super::adv_d::DAttack;
 use super::latent::LatentDist;
 use super::model::{Discriminator, Gan, Generator};
-use super::nets::{Conditioning, DNorm, FamilyDiscriminator, FamilyGenerator, NetArch, NetSpec};
+use super::nets::{Conditioning, DNorm, Downsample, FamilyDiscriminator, FamilyGenerator, GActivation, MinibatchDisc, NetArch, NetSpec, Upsample};
 use super::objective::Objective;
 use super::tips::{FailureChecks, Tips};
+use super::tricks::{LossBalance, Tricks};
 use crate::data::DataSource;
 use crate::error::{Error, Result};
 use crate::notebook::RunMode;
@@ -131,6 +132,9 @@ pub struct GanConfig {
     /// Adversarial training of D: its inputs moved against it before its
     /// update (`adv_d.rs`; FGSM or DAT). Absent from older config files: none.
     pub d_attack: DAttack,
+    /// Salimans et al.'s training tricks and the loss balance (`tricks.rs`).
+    /// Absent from older config files: all off.
+    pub tricks: Tricks,
     pub checks: FailureChecks,
     pub data: DataSource,
     /// Train on the first this many training images only (None: all).
@@ -185,6 +189,7 @@ impl GanConfig {
             latent: LatentDist::Gaussian,
             tips: Tips::default(),
             d_attack: DAttack::None,
+            tricks: Tricks::default(),
             checks: FailureChecks::default(),
             data: DataSource::Embedded,
             max_train: None,
@@ -376,6 +381,58 @@ impl GanConfig {
         self.tips.label_smoothing = s;
         self
     }
+    /// Two-sided soft labels: real targets from U(0.7, 1.2), fake from U(0, 0.3) ([`Tips::soft_labels`]).
+    pub fn with_soft_labels(mut self) -> Self {
+        self.tips.soft_labels = true;
+        self
+    }
+    /// G's activation in the DCGAN generator: ReLU (DCGAN's) or LeakyReLU(slope).
+    pub fn with_g_activation(mut self, act: GActivation) -> Self {
+        self.net.g_activation = act;
+        self
+    }
+    /// D's downsampling: strided 4×4 convolutions (DCGAN's) or 3×3 convolutions and 2×2 average pooling.
+    pub fn with_d_downsample(mut self, d: Downsample) -> Self {
+        self.net.d_downsample = d;
+        self
+    }
+    /// G's upsampling: 4×4 transposed convolutions (DCGAN's) or 3×3 convolutions and pixel shuffle.
+    pub fn with_g_upsample(mut self, u: Upsample) -> Self {
+        self.net.g_upsample = u;
+        self
+    }
+    /// Virtual batch norm in G with a reference batch of `reference` codes drawn once from the seed.
+    pub fn with_virtual_batch_norm(mut self, reference: i64) -> Self {
+        self.net.g_norm = super::nets::GNorm::Virtual(reference);
+        self
+    }
+    /// Minibatch discrimination before D's head: `kernels` (B) of dimension `kernel_dim` (C).
+    pub fn with_minibatch_discrimination(mut self, kernels: i64, kernel_dim: i64) -> Self {
+        self.net.minibatch = MinibatchDisc { kernels, kernel_dim };
+        self
+    }
+    /// Feature matching: G's loss is ‖mean φ(x_real) − mean φ(G(z))‖² on D's features.
+    pub fn with_feature_matching(mut self) -> Self {
+        self.tricks.feature_matching = true;
+        self
+    }
+    /// Historical averaging with weight `lambda` on both players (0: off).
+    pub fn with_historical_averaging(mut self, lambda: f64) -> Self {
+        self.tricks.historical_averaging = lambda;
+        self
+    }
+    /// Up to `max_extra` extra G steps while D's loss is below `d_loss_below`:
+    /// the balancing by loss statistics that ganhacks #7 advises against.
+    pub fn with_loss_balance(mut self, d_loss_below: f64, max_extra: usize) -> Self {
+        self.tricks.balance = LossBalance { g_steps_while_d_loss_below: d_loss_below, max_extra_g_steps: max_extra };
+        self
+    }
+    /// The D-loss variance check: a warning when D's loss varies more than
+    /// `max` over the checks' window (0: off).
+    pub fn with_d_loss_variance_check(mut self, max: f64) -> Self {
+        self.checks.d_loss_var_max = max;
+        self
+    }
     pub fn with_label_flip(mut self, p: f64) -> Self {
         self.tips.label_flip = p;
         self
@@ -441,6 +498,8 @@ impl GanConfig {
         self.net.validate()?;
         self.tips.validate(self.objective)?;
         self.d_attack.validate()?;
+        self.tricks.validate(self)?;
+        self.checks.validate()?;
         for (name, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d), ("weight_clip", self.weight_clip), ("gp_lambda", self.gp_lambda)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(name, format!("{v} must be a positive number")));
@@ -486,7 +545,17 @@ impl GanConfig {
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
         let generator: Box<dyn Generator> = Box::new(FamilyGenerator::new(&g_vs.root(), self.net));
-        let discriminator: Box<dyn Discriminator> = Box::new(FamilyDiscriminator::new(&d_vs.root(), self.net));
+        if let super::nets::GNorm::Virtual(m) = self.net.g_norm {
+            // Virtual batch norm's reference codes, drawn once from the seed (not from libtorch's generator).
+            if let Some(mut r) = g_vs.variables().remove(super::nets::VBN_REFERENCE) {
+                let codes = super::latent::seeded_latent(self.latent, m as usize, self.net.latent_dim as usize, self.seed ^ 0x5642_4E5F_5245_4621, device);
+                tch::no_grad(|| r.copy_(&codes));
+            }
+        }
+        let d = FamilyDiscriminator::new(&d_vs.root(), self.net);
+        // The tricks' buffers (tricks.rs), after the weights: none when they are off.
+        super::tricks::add_buffers(self, &g_vs, &d_vs, d.feature_dim());
+        let discriminator: Box<dyn Discriminator> = Box::new(d);
         Gan { g_vs, d_vs, generator, discriminator, latent: self.latent }
     }
 
@@ -533,8 +602,26 @@ impl std::fmt::Display for GanConfig {
             DNorm::Batch => "batch norm",
             DNorm::Layer => "layer norm",
             DNorm::Spectral => "spectral norm",
+            DNorm::Instance => "instance norm",
         };
         writeln!(f, "D normalisation {norm}")?;
+        if n.arch != NetArch::Mlp {
+            if let GActivation::LeakyRelu(s) = n.g_activation {
+                writeln!(f, "G activation    LeakyReLU({s}) instead of ReLU")?;
+            }
+            if let super::nets::GNorm::Virtual(m) = n.g_norm {
+                writeln!(f, "G normalisation virtual batch norm, reference batch of {m} codes from the seed")?;
+            }
+            if n.g_upsample == Upsample::PixelShuffle {
+                writeln!(f, "G upsampling    3x3 convolutions + pixel shuffle instead of transposed convolutions")?;
+            }
+            if n.d_downsample == Downsample::AvgPool {
+                writeln!(f, "D downsampling  3x3 convolutions + 2x2 average pooling instead of strided convolutions")?;
+            }
+        }
+        if n.minibatch.is_on() {
+            writeln!(f, "D minibatch     minibatch discrimination, {} kernels of dimension {}", n.minibatch.kernels, n.minibatch.kernel_dim)?;
+        }
         let cond = match n.conditioning {
             Conditioning::None => "none",
             Conditioning::Projection => "labels: embedding in G, projection in D",
@@ -559,6 +646,12 @@ impl std::fmt::Display for GanConfig {
         writeln!(f, "latent z        {} dimensions, {latent}", n.latent_dim)?;
         for t in self.tips.describe() {
             writeln!(f, "tip             {t}")?;
+        }
+        for t in self.tricks.describe() {
+            writeln!(f, "trick           {t}")?;
+        }
+        if self.checks.d_loss_var_max > 0.0 {
+            writeln!(f, "check           D-loss variance over {} steps above {}", self.checks.window, self.checks.d_loss_var_max)?;
         }
         if self.d_attack != DAttack::None {
             writeln!(f, "D attack        {}", self.d_attack)?;

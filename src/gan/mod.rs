@@ -5,7 +5,8 @@
 //! implement the [`Generator`] and [`Discriminator`] traits of `model.rs`;
 //! objectives are one small file each under `objective/`; a run's settings
 //! and the family's presets are `config.rs`; the two updates are `step.rs`, with
-//! the attack on D's inputs of adversarial D training in `adv_d.rs`;
+//! the attack on D's inputs of adversarial D training in `adv_d.rs`, Salimans et
+//! al.'s training tricks in `tricks.rs`;
 //! the one loop with its progress, record and checkpoint plug-ins is
 //! `trainer.rs` (`checkpoint.rs`); what a run leaves is `report.rs`.
 //! Figures of a run's history (losses, samples over epochs, the generator
@@ -24,12 +25,13 @@ pub mod spectral;
 pub mod step;
 pub mod tips;
 pub mod trainer;
+pub mod tricks;
 
 pub use adv_d::{DAttack, DatSettings, FgsmSettings, StepAt};
 pub use config::{GanConfig, StepOrder, Variant};
 pub use latent::{latent_codes, seeded_latent, LatentDist};
 pub use model::{DOutput, Discriminator, Gan, Generator};
-pub use nets::{Conditioning, DNorm, NetArch, NetSpec};
+pub use nets::{Conditioning, DNorm, Downsample, GActivation, GNorm, MinibatchDisc, NetArch, NetSpec, Upsample};
 pub use objective::Objective;
 pub use plot::{
     generator_objective, plot_generator_objectives, plot_losses, plot_losses_with, plot_samples_over_epochs, LossPlotOptions, ObjectiveCurve,
@@ -37,4 +39,5 @@ pub use plot::{
 pub use report::{EpochStats, GanReport, SampleSnapshot, StepExtras, StepLog, StepRecord, TrainHistory};
 pub use step::{update_d, update_g, DStep, GStep};
 pub use tips::{FailureChecks, Tips, TrainWarning};
+pub use tricks::{LossBalance, Tricks};
 pub use trainer::{resume_gan, train_gan, Training};

@@ -37,6 +37,9 @@ pub struct DOutput {
     pub logits: Tensor,
     /// `[n, num_classes]` (AC-GAN only).
     pub class_logits: Option<Tensor>,
+    /// `φ(x)`, D's features below its head, `[n, F]` (what feature matching
+    /// matches); None for a discriminator that does not expose them.
+    pub features: Option<Tensor>,
 }
 
 /// Scores images. Returns **logits** (`D(x) = sigmoid(logit)` for BCE GANs;
@@ -47,7 +50,7 @@ pub trait Discriminator: std::fmt::Debug + std::fmt::Display + Send {
     /// classifier). Unconditional discriminators ignore `labels`.
     /// `// [n, C*H*W], [n] -> [n, 1] (+ [n, K])`
     fn forward_cond_t(&self, x: &Tensor, _labels: Option<&Tensor>, train: bool) -> DOutput {
-        DOutput { logits: self.forward_t(x, train), class_logits: None }
+        DOutput { logits: self.forward_t(x, train), class_logits: None, features: None }
     }
     /// See [`Generator::reseed`].
     fn reseed(&self, _seed: u64) {}

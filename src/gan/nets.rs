@@ -67,6 +67,11 @@ pub enum DNorm {
     Layer,
     /// Spectral normalisation of every weight (SNGAN); no other normalisation.
     Spectral,
+    /// Instance norm (Ulyanov et al. 2016): each sample's channels
+    /// normalised over their own pixels, then an affine weight and bias per
+    /// channel. Per sample, like layer norm, so no sample's verdict depends
+    /// on the rest of its batch. Convolutional D only.
+    Instance,
 }
 
 impl std::str::FromStr for DNorm {
@@ -77,8 +82,81 @@ impl std::str::FromStr for DNorm {
             "batch" | "bn" => Ok(DNorm::Batch),
             "layer" | "ln" => Ok(DNorm::Layer),
             "spectral" | "sn" => Ok(DNorm::Spectral),
-            _ => Err(Error::config("d_norm", format!("`{s}` is not a normalisation: use none, batch, layer or spectral"))),
+            "instance" | "in" => Ok(DNorm::Instance),
+            _ => Err(Error::config("d_norm", format!("`{s}` is not a normalisation: use none, batch, layer, spectral or instance"))),
         }
+    }
+}
+
+/// G's activation after each batch norm (DCGAN's generator).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GActivation {
+    /// ReLU: DCGAN's (Radford et al. 2016).
+    #[default]
+    Relu,
+    /// LeakyReLU with this negative slope: ganhacks #5, "avoid sparse
+    /// gradients: ReLU, MaxPool" (a unit below 0 still passes a gradient).
+    LeakyRelu(f64),
+}
+
+/// The normalisation in DCGAN's generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GNorm {
+    /// Batch norm: each sample is normalised with its batch's statistics (DCGAN's).
+    #[default]
+    Batch,
+    /// Virtual batch norm (Salimans et al. 2016, §3.4) with a reference
+    /// batch of this many codes, drawn once from the run's seed: the
+    /// reference batch is normalised with its own statistics, and each
+    /// sample x with those of the reference batch and x together, so a
+    /// sample's output no longer depends on the other samples of its batch.
+    /// The same in training and evaluation (no running statistics). Costs
+    /// a pass of the reference batch with every forward pass of G.
+    Virtual(i64),
+}
+
+/// How D halves its feature maps (DCGAN's discriminator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Downsample {
+    /// 4×4 convolutions with stride 2: DCGAN's.
+    #[default]
+    Strided,
+    /// A 3×3 convolution with stride 1, then 2×2 average pooling (ganhacks
+    /// #5's "for downsampling, use average pooling").
+    AvgPool,
+}
+
+/// How G doubles its feature maps (DCGAN's generator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upsample {
+    /// 4×4 transposed convolutions with stride 2: DCGAN's.
+    #[default]
+    Transposed,
+    /// A 3×3 convolution to 4× the channels, then `pixel_shuffle(2)` (Shi et
+    /// al. 2016, <https://arxiv.org/abs/1609.05158>; ganhacks #5's "for
+    /// upsampling, use PixelShuffle"): no checkerboard from overlapping kernels.
+    PixelShuffle,
+}
+
+/// Minibatch discrimination (Salimans et al. 2016, §3.2,
+/// <https://arxiv.org/abs/1606.03498>): a layer between D's features and
+/// its head that lets D compare the samples of a batch. `kernels` = 0: off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MinibatchDisc {
+    /// B, the number of kernels (extra features each sample gets).
+    pub kernels: i64,
+    /// C, the dimension of each kernel's rows.
+    pub kernel_dim: i64,
+}
+
+impl MinibatchDisc {
+    pub fn is_on(&self) -> bool {
+        self.kernels > 0
     }
 }
 
@@ -118,6 +196,17 @@ pub struct NetSpec {
     /// LeakyReLU's negative slope in the MLPs and in DCGAN's D (DCGAN: 0.2;
     /// the tutorial's `nn.LeakyReLU()` has PyTorch's default, 0.01).
     pub leaky_slope: f64,
+    /// G's activation (DCGAN's generator; the MLP's G uses LeakyReLU(leaky_slope)).
+    /// Absent from older config files: ReLU.
+    pub g_activation: GActivation,
+    /// D's downsampling (DCGAN's D). Absent from older files: strided.
+    pub d_downsample: Downsample,
+    /// G's upsampling (DCGAN's G). Absent from older files: transposed.
+    pub g_upsample: Upsample,
+    /// Minibatch discrimination before D's head. Absent from older files: off.
+    pub minibatch: MinibatchDisc,
+    /// G's normalisation (DCGAN's G). Absent from older files: batch norm.
+    pub g_norm: GNorm,
 }
 
 impl Default for NetSpec {
@@ -134,6 +223,11 @@ impl Default for NetSpec {
             num_classes: 10,
             dropout: 0.5,
             leaky_slope: 0.2,
+            g_activation: GActivation::Relu,
+            d_downsample: Downsample::Strided,
+            g_upsample: Upsample::Transposed,
+            minibatch: MinibatchDisc::default(),
+            g_norm: GNorm::Batch,
         }
     }
 }
@@ -164,7 +258,8 @@ impl NetSpec {
         let mut n = z_in * c * (side0 * side0) as f64;
         for i in 0..stages {
             let out = if i + 1 == stages { channels } else { c / 2.0 };
-            n += c * out * 16.0; // a 4x4 transposed convolution
+            // a 4x4 transposed convolution, or a 3x3 one to 4x the channels (pixel shuffle)
+            n += c * out * if self.g_upsample == Upsample::PixelShuffle { 36.0 } else { 16.0 };
             c = out;
         }
         if self.arch == NetArch::SnCnn {
@@ -177,10 +272,11 @@ impl NetSpec {
         let (mut c_in, mut side) = (channels, self.image_side);
         for i in 0..stages {
             let c_out = dw * 2f64.powi(i as i32);
-            n += c_in * c_out * 16.0;
+            n += c_in * c_out * if self.d_downsample == Downsample::AvgPool { 9.0 } else { 16.0 };
             (c_in, side) = (c_out, side / 2);
         }
-        n + c_in * (side * side) as f64
+        let mbd = if self.minibatch.is_on() { (c_in * (side * side) as f64) * (self.minibatch.kernels * self.minibatch.kernel_dim) as f64 } else { 0.0 };
+        n + c_in * (side * side) as f64 + mbd
     }
 
     /// Refuses a net whose weights, their gradients and Adam's two moments
@@ -234,6 +330,39 @@ impl NetSpec {
         }
         if !(0.0..1.0).contains(&self.leaky_slope) {
             return Err(Error::config("net.leaky_slope", format!("{} must be in [0, 1)", self.leaky_slope)));
+        }
+        let mlp = self.arch == NetArch::Mlp;
+        if let GActivation::LeakyRelu(s) = self.g_activation {
+            if !(0.0..1.0).contains(&s) {
+                return Err(Error::config("net.g_activation", format!("LeakyReLU slope {s} must be in [0, 1)")));
+            }
+            if mlp {
+                return Err(Error::config("net.g_activation", "the MLP generator already uses LeakyReLU(net.leaky_slope): set that, or use the dcgan nets"));
+            }
+        }
+        if self.g_upsample != Upsample::Transposed && mlp {
+            return Err(Error::config("net.g_upsample", "the MLP generator has no upsampling: use the dcgan or sn-cnn nets for pixel shuffle"));
+        }
+        if self.d_downsample != Downsample::Strided && self.arch != NetArch::Dcgan {
+            return Err(Error::config("net.d_downsample", format!("average pooling replaces the DCGAN discriminator's strided convolutions; the {:?} D has its own: use net.arch dcgan", self.arch)));
+        }
+        if self.d_norm == DNorm::Instance && mlp {
+            return Err(Error::config("net.d_norm", "instance norm normalises each channel over its pixels, and the MLP D has no pixels: use layer norm, or the dcgan / sn-cnn nets"));
+        }
+        if let GNorm::Virtual(r) = self.g_norm {
+            if mlp {
+                return Err(Error::config("net.g_norm", "the MLP generator has no batch norm to make virtual: use the dcgan nets"));
+            }
+            if self.is_conditional() {
+                return Err(Error::config("net.g_norm", "virtual batch norm's reference batch has no labels here: use it with an unconditional GAN"));
+            }
+            if r < 2 {
+                return Err(Error::config("net.g_norm", format!("a reference batch of {r} codes: use at least 2 (Salimans et al. use a batch's worth, e.g. 64)")));
+            }
+        }
+        let m = self.minibatch;
+        if m.kernels < 0 || (m.is_on() && m.kernel_dim < 1) {
+            return Err(Error::config("net.minibatch", format!("{} kernels of dimension {}: use kernels >= 1 and kernel_dim >= 1 (e.g. 16 and 8), or kernels 0 for off", m.kernels, m.kernel_dim)));
         }
         Ok(())
     }
@@ -311,6 +440,11 @@ impl Conv {
         let shape = if transposed { [i, o, 4, 4] } else { [o, i, 4, 4] };
         Self { w: Weight::new(path, &shape, DCGAN_INIT, spectral), b: path.var("bias", &[o], nn::Init::Const(0.0)), transposed, stride: 2 }
     }
+    /// A 3×3 convolution with stride 1 (the side kept), weights from
+    /// N(0, 0.02): average pooling's and pixel shuffle's.
+    fn k3(path: &nn::Path, i: i64, o: i64, spectral: bool) -> Self {
+        Self { w: Weight::new(path, &[o, i, 3, 3], DCGAN_INIT, spectral), b: path.var("bias", &[o], nn::Init::Const(0.0)), transposed: false, stride: 1 }
+    }
     /// SN-CNN's `kernel`×`kernel` convolution (3: stride 1, 4: stride 2),
     /// PyTorch's default initialisation.
     fn sn_cnn(path: &nn::Path, i: i64, o: i64, kernel: i64, spectral: bool) -> Self {
@@ -334,6 +468,8 @@ enum Norm {
     None,
     Batch(nn::BatchNorm),
     Layer(nn::LayerNorm),
+    /// Instance norm's affine weight and bias, `[C]` each.
+    Instance(Tensor, Tensor),
 }
 
 impl Norm {
@@ -347,6 +483,10 @@ impl Norm {
             DNorm::Batch if shape.len() == 1 => Norm::Batch(nn::batch_norm1d(path / "bn", shape[0], bn())),
             DNorm::Batch => Norm::Batch(nn::batch_norm2d(path / "bn", shape[0], bn())),
             DNorm::Layer => Norm::Layer(nn::layer_norm(path / "ln", shape.to_vec(), Default::default())),
+            DNorm::Instance => {
+                let p = path / "in";
+                Norm::Instance(p.var("weight", &[shape[0]], nn::Init::Const(1.0)), p.var("bias", &[shape[0]], nn::Init::Const(0.0)))
+            }
             DNorm::None | DNorm::Spectral => Norm::None,
         }
     }
@@ -356,6 +496,8 @@ impl Norm {
             Norm::None => x.shallow_clone(),
             Norm::Batch(bn) => bn.forward_t(x, train),
             Norm::Layer(ln) => ln.forward(x),
+            // Per sample and channel, over the pixels; no running statistics.
+            Norm::Instance(w, b) => x.instance_norm(Some(w), Some(b), None, None, true, 0.1, 1e-5, false),
         }
     }
 }
@@ -374,6 +516,10 @@ pub struct FamilyGenerator {
     // DCGAN
     bn: Vec<nn::BatchNorm>,
     up: Vec<Conv>,
+    /// `net.g_activation` when it is LeakyReLU (None: ReLU).
+    g_leaky: Option<LeakyRelu>,
+    /// Virtual batch norm's reference codes `[m, latent]` (a buffer, filled from the seed by `GanConfig::build_gan`).
+    vbn_reference: Option<Tensor>,
 }
 
 impl FamilyGenerator {
@@ -394,7 +540,10 @@ impl FamilyGenerator {
             let mut c = c0;
             for i in 0..stages {
                 let out = if i + 1 == stages { spec.channels } else { c / 2 };
-                up.push(Conv::new(&(path / format!("up{i}")), c, out, true, false));
+                up.push(match spec.g_upsample {
+                    Upsample::Transposed => Conv::new(&(path / format!("up{i}")), c, out, true, false),
+                    Upsample::PixelShuffle => Conv::k3(&(path / format!("up{i}")), c, 4 * out, false), // then pixel_shuffle(2)
+                });
                 if i + 1 < stages {
                     bn.push(nn::batch_norm2d(path / format!("bn{}", i + 1), out, bn_cfg()));
                 }
@@ -404,7 +553,32 @@ impl FamilyGenerator {
             fc.push(Lin::new(&(path / "fc1"), z_in, spec.g_width, false, false));
             fc.push(Lin::new(&(path / "fc2"), spec.g_width, spec.image_dim(), false, false));
         }
-        Self { spec, embed, fc, dropout: Dropout::new(spec.dropout), act: LeakyRelu::new(spec.leaky_slope, path.device()), bn, up }
+        let g_leaky = match spec.g_activation {
+            GActivation::Relu => None,
+            GActivation::LeakyRelu(slope) => Some(LeakyRelu::new(slope, path.device())),
+        };
+        let vbn_reference = match spec.g_norm {
+            GNorm::Virtual(m) if dcgan => Some(path.zeros_no_train(VBN_REFERENCE, &[m, spec.latent_dim])),
+            _ => None,
+        };
+        Self { spec, embed, fc, dropout: Dropout::new(spec.dropout), act: LeakyRelu::new(spec.leaky_slope, path.device()), bn, up, g_leaky, vbn_reference }
+    }
+
+    /// G's `i`-th batch norm, or its virtual form when the first `m` rows are the reference batch.
+    fn norm(&self, i: usize, h: &Tensor, m: Option<i64>, train: bool) -> Tensor {
+        use tch::nn::ModuleT;
+        match m {
+            None => self.bn[i].forward_t(h, train),
+            Some(m) => virtual_batch_norm(&self.bn[i], h, m),
+        }
+    }
+
+    /// DCGAN G's activation: ReLU, or LeakyReLU (`net.g_activation`).
+    fn g_act(&self, h: &Tensor) -> Tensor {
+        match &self.g_leaky {
+            None => h.relu(),
+            Some(l) => l.forward(h),
+        }
     }
 
     fn input(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
@@ -427,7 +601,6 @@ impl Generator for FamilyGenerator {
     }
 
     fn forward_cond_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        use tch::nn::ModuleT;
         let h = self.input(z, labels);
         let n = h.size()[0];
         match self.spec.arch {
@@ -439,13 +612,26 @@ impl Generator for FamilyGenerator {
             NetArch::Dcgan | NetArch::SnCnn => {
                 let (stages, side0) = self.spec.dcgan_stages();
                 let c0 = self.spec.g_width << (stages - 1);
-                let h = self.bn[0].forward_t(&self.fc[0].forward(&h, train), train).relu();
-                let mut h = h.view([n, c0, side0, side0]);
+                // Virtual batch norm: the reference codes go first through the same layers.
+                let m = self.vbn_reference.as_ref().map(|r| r.size()[0]);
+                let h = match &self.vbn_reference {
+                    Some(r) => Tensor::cat(&[r.to_kind(h.kind()), h], 0), // [m + n, latent]
+                    None => h,
+                };
+                let rows = h.size()[0];
+                let h = self.g_act(&self.norm(0, &self.fc[0].forward(&h, train), m, train));
+                let mut h = h.view([rows, c0, side0, side0]);
                 for (i, conv) in self.up.iter().enumerate() {
                     h = conv.forward(&h, train); // side doubles
-                    if i + 1 < self.up.len() {
-                        h = self.bn[i + 1].forward_t(&h, train).relu();
+                    if self.spec.g_upsample == Upsample::PixelShuffle {
+                        h = h.pixel_shuffle(2); // [n, 4c, s, s] -> [n, c, 2s, 2s]
                     }
+                    if i + 1 < self.up.len() {
+                        h = self.g_act(&self.norm(i + 1, &h, m, train));
+                    }
+                }
+                if let Some(m) = m {
+                    h = h.narrow(0, m, n); // the reference batch's images are dropped
                 }
                 h.tanh().view([n, -1]) // [n, C, side, side] -> [n, C·side²]
             }
@@ -488,17 +674,58 @@ impl std::fmt::Display for FamilyGenerator {
             NetArch::Dcgan | NetArch::SnCnn => {
                 let (stages, side0) = s.dcgan_stages();
                 let mut c = s.g_width << (stages - 1);
-                write!(f, "DCGAN generator: z {}{cond} -> Linear -> {c}x{side0}x{side0} -> BN, ReLU", s.latent_dim)?;
+                let bn = if matches!(s.g_norm, GNorm::Virtual(_)) { "VBN" } else { "BN" };
+                let act = match s.g_activation {
+                    GActivation::Relu => "ReLU".to_string(),
+                    GActivation::LeakyRelu(slope) => format!("LeakyReLU({slope})"),
+                };
+                write!(f, "DCGAN generator: z {}{cond} -> Linear -> {c}x{side0}x{side0} -> {bn}, {act}", s.latent_dim)?;
                 let mut side = side0;
+                let up = if s.g_upsample == Upsample::PixelShuffle { "Conv 3x3 + PixelShuffle(2)" } else { "ConvT 4x4/2" };
                 for i in 0..stages {
                     side *= 2;
                     let out = if i + 1 == stages { s.channels } else { c / 2 };
-                    write!(f, " -> ConvT 4x4/2 {out}x{side}x{side}{}", if i + 1 == stages { " -> Tanh" } else { ", BN, ReLU" })?;
+                    write!(f, " -> {up} {out}x{side}x{side}{}", if i + 1 == stages { " -> Tanh".to_string() } else { format!(", {bn}, {act}") })?;
                     c = out;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The name of virtual batch norm's reference codes in G's store.
+pub const VBN_REFERENCE: &str = "vbn_reference";
+
+/// Virtual batch norm (Salimans et al. 2016, §3.4) with `bn`'s affine
+/// weight and bias: the first `m` rows of `x` (the reference batch) are
+/// normalised with their own mean and variance, and each other row x with
+/// those of the reference batch and x together, `μ = (m μ_ref + μ_x)/(m + 1)`,
+/// `E[x²]` likewise (per channel, over the rows and the pixels).
+/// `// [m + n, C] or [m + n, C, H, W] -> the same`
+pub fn virtual_batch_norm(bn: &nn::BatchNorm, x: &Tensor, m: i64) -> Tensor {
+    let size = x.size();
+    let n = size[0] - m;
+    let pixels: Vec<i64> = (2..size.len() as i64).collect();
+    let mut all = vec![0i64];
+    all.extend(&pixels);
+    let eps = 1e-5;
+    let reference = x.narrow(0, 0, m);
+    let mean_ref = reference.mean_dim(all.as_slice(), true, Kind::Float); // [1, C, (1, 1)]
+    let sq_ref = reference.square().mean_dim(all.as_slice(), true, Kind::Float);
+    let ref_out = (&reference - &mean_ref) / (&sq_ref - mean_ref.square() + eps).sqrt();
+    let cur = x.narrow(0, m, n);
+    let (mean_x, sq_x) = if pixels.is_empty() { (cur.shallow_clone(), cur.square()) } else { (cur.mean_dim(pixels.as_slice(), true, Kind::Float), cur.square().mean_dim(pixels.as_slice(), true, Kind::Float)) };
+    let k = m as f64;
+    let mean = (&mean_ref * k + mean_x) / (k + 1.0); // [n, C, (1, 1)]
+    let sq = (&sq_ref * k + sq_x) / (k + 1.0);
+    let cur_out = (&cur - &mean) / (sq - mean.square() + eps).sqrt();
+    let y = Tensor::cat(&[ref_out, cur_out], 0);
+    let mut shape = vec![1i64; size.len()];
+    shape[1] = size[1];
+    match (&bn.ws, &bn.bs) {
+        (Some(w), Some(b)) => y * w.view(shape.as_slice()) + b.view(shape.as_slice()),
+        _ => y,
     }
 }
 
@@ -516,6 +743,8 @@ pub struct FamilyDiscriminator {
     norms: Vec<Norm>,
     act: LeakyRelu,
     feature_dim: i64,
+    /// Minibatch discrimination's tensor T, `[feature_dim, B·C]` (`net.minibatch`).
+    minibatch: Option<Tensor>,
     head: Lin,
     projection: Option<Weight>,
     class_head: Option<Lin>,
@@ -546,7 +775,10 @@ impl FamilyDiscriminator {
             for i in 0..stages {
                 let c_out = spec.d_width << i;
                 side /= 2;
-                convs.push(Conv::new(&(path / format!("conv{i}")), c_in, c_out, false, sn));
+                convs.push(match spec.d_downsample {
+                    Downsample::Strided => Conv::new(&(path / format!("conv{i}")), c_in, c_out, false, sn),
+                    Downsample::AvgPool => Conv::k3(&(path / format!("conv{i}")), c_in, c_out, sn), // then 2x2 average pooling
+                });
                 // DCGAN: no normalisation on the first layer.
                 let kind = if i == 0 { DNorm::None } else { spec.d_norm };
                 norms.push(Norm::new(&(path / format!("norm{i}")), kind, &[c_out, side, side], true));
@@ -558,13 +790,22 @@ impl FamilyDiscriminator {
             norms.push(Norm::new(&(path / "norm1"), spec.d_norm, &[spec.d_width], false));
             feature_dim = spec.d_width;
         }
-        let head = Lin::new(&(path / "head"), feature_dim, 1, dcgan, sn);
+        let m = spec.minibatch;
+        let minibatch = m.is_on().then(|| path.var("minibatch_t", &[feature_dim, m.kernels * m.kernel_dim], torch_default(feature_dim)));
+        // The head reads φ(x) and, with minibatch discrimination, its B features.
+        let head_in = feature_dim + if m.is_on() { m.kernels } else { 0 };
+        let head = Lin::new(&(path / "head"), head_in, 1, dcgan, sn);
         let projection = (spec.conditioning == Conditioning::Projection).then(|| {
             let p = path / "projection";
             Weight::new(&p, &[spec.num_classes, feature_dim], nn::Init::Randn { mean: 0.0, stdev: 0.02 }, sn)
         });
         let class_head = (spec.conditioning == Conditioning::AuxClassifier).then(|| Lin::new(&(path / "class_head"), feature_dim, spec.num_classes, dcgan, sn));
-        Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(spec.leaky_slope, path.device()), feature_dim, head, projection, class_head }
+        Self { spec, fc, dropout: Dropout::new(spec.dropout), convs, norms, act: LeakyRelu::new(spec.leaky_slope, path.device()), feature_dim, minibatch, head, projection, class_head }
+    }
+
+    /// The width of `φ(x)`, the features below the head.
+    pub fn feature_dim(&self) -> i64 {
+        self.feature_dim
     }
 
     /// `φ(x)`. `// [n, C·side²] -> [n, feature_dim]`
@@ -579,8 +820,13 @@ impl FamilyDiscriminator {
             NetArch::Dcgan | NetArch::SnCnn => {
                 let s = self.spec.image_side;
                 let mut h = x.view([n, self.spec.channels, s, s]);
+                let pool = self.spec.arch == NetArch::Dcgan && self.spec.d_downsample == Downsample::AvgPool;
                 for (conv, norm) in self.convs.iter().zip(&self.norms) {
-                    h = self.act.forward(&norm.forward(&conv.forward(&h, train), train)); // 4x4/2: side halves
+                    let mut c = conv.forward(&h, train); // 4x4/2: side halves
+                    if pool {
+                        c = c.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None); // 3x3/1, then 2x2 pooling: side halves
+                    }
+                    h = self.act.forward(&norm.forward(&c, train));
                 }
                 h.view([n, self.feature_dim])
             }
@@ -595,14 +841,20 @@ impl Discriminator for FamilyDiscriminator {
 
     fn forward_cond_t(&self, x: &Tensor, labels: Option<&Tensor>, train: bool) -> DOutput {
         let phi = self.features(x, train);
-        let mut logits = self.head.forward(&phi, train); // [n, 1]
+        let mut logits = match &self.minibatch {
+            None => self.head.forward(&phi, train), // [n, 1]
+            Some(t) => {
+                let o = super::tricks::minibatch_features(&phi, t, self.spec.minibatch.kernels, self.spec.minibatch.kernel_dim); // [n, B]
+                self.head.forward(&Tensor::cat(&[phi.shallow_clone(), o], 1), train)
+            }
+        };
         if let (Some(v), Some(y)) = (&self.projection, labels) {
             // <embed(y), φ(x)>, one number per sample.
             let e = v.get(train).index_select(0, y); // [n, F]
             logits = logits + (e * &phi).sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
         }
         let class_logits = self.class_head.as_ref().map(|h| h.forward(&phi, train));
-        DOutput { logits, class_logits }
+        DOutput { logits, class_logits, features: Some(phi) }
     }
 
     fn reseed(&self, seed: u64) {
@@ -618,6 +870,7 @@ impl std::fmt::Display for FamilyDiscriminator {
             DNorm::Batch => "batch norm",
             DNorm::Layer => "layer norm",
             DNorm::Spectral => "spectral norm on every weight",
+            DNorm::Instance => "instance norm",
         };
         match s.arch {
             NetArch::Mlp => {
@@ -646,12 +899,16 @@ impl std::fmt::Display for FamilyDiscriminator {
             NetArch::Dcgan => {
                 write!(f, "DCGAN discriminator: {}x{1}x{1}", s.channels, s.image_side)?;
                 let mut side = s.image_side;
+                let down = if s.d_downsample == Downsample::AvgPool { "Conv 3x3/1 + AvgPool 2x2" } else { "Conv 4x4/2" };
                 for i in 0..self.convs.len() {
                     side /= 2;
-                    write!(f, " -> Conv 4x4/2 {}x{side}x{side}", s.d_width << i)?;
+                    write!(f, " -> {down} {}x{side}x{side}", s.d_width << i)?;
                 }
                 write!(f, " -> LeakyReLU({}) each -> Linear -> 1", s.leaky_slope)?;
             }
+        }
+        if s.minibatch.is_on() {
+            write!(f, " + minibatch discrimination ({} kernels of {})", s.minibatch.kernels, s.minibatch.kernel_dim)?;
         }
         match s.conditioning {
             Conditioning::None => {}
@@ -698,6 +955,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn instance_norm_normalises_each_sample_and_channel_over_its_pixels() {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let norm = Norm::new(&vs.root(), DNorm::Instance, &[4, 6, 6], true);
+        // Samples on different scales and offsets.
+        let x = Tensor::randn([3, 4, 6, 6], (Kind::Float, Device::Cpu)) * Tensor::from_slice(&[1.0f32, 10.0, 0.5]).view([3, 1, 1, 1]) + 5.0;
+        let y = norm.forward(&x, true);
+        let mean = y.mean_dim([2i64, 3].as_slice(), false, Kind::Float);
+        let var = y.var_dim([2i64, 3].as_slice(), false, false);
+        assert!(mean.abs().max().double_value(&[]) < 1e-4, "{mean}");
+        assert!((&var - 1.0).abs().max().double_value(&[]) < 1e-3, "{var}");
+        // One sample's output does not depend on the others (batch norm's would).
+        let alone = norm.forward(&x.narrow(0, 0, 1), true);
+        assert!((alone - y.narrow(0, 0, 1)).abs().max().double_value(&[]) < 1e-6);
+        // Its affine weight and bias are trained.
+        assert_eq!(vs.trainable_variables().len(), 2);
+        assert_eq!("instance".parse::<DNorm>().unwrap(), DNorm::Instance);
+    }
+
+    #[test]
+    fn g_activation_is_relu_by_default_and_leaky_on_request() {
+        let _rng = crate::torch_rng_lock();
+        let spec = NetSpec { arch: NetArch::Dcgan, latent_dim: 8, g_width: 8, d_width: 8, ..Default::default() };
+        let leaky = NetSpec { g_activation: GActivation::LeakyRelu(0.2), ..spec };
+        tch::manual_seed(6);
+        let (_a, g_relu, _b, _) = build(spec);
+        tch::manual_seed(6);
+        let (_c, g_leaky, _d, _) = build(leaky);
+        let z = Tensor::randn([4, 8], (Kind::Float, Device::Cpu));
+        assert!(!g_relu.forward_t(&z, true).equal(&g_leaky.forward_t(&z, true)), "same weights, other activation");
+        assert!(g_leaky.to_string().contains("BN, LeakyReLU(0.2)") && g_relu.to_string().contains("BN, ReLU"), "{g_leaky}");
     }
 
     #[test]

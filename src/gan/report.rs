@@ -277,7 +277,14 @@ impl GanReport {
     }
 }
 
-/// What `config.json` holds: the config and the runtime it ran on.
+/// What `config.json` holds: the config and the runtime it ran on, with the
+/// device the run's tensors live on (`cpu`, `cuda:0`; the config's `device`
+/// is what was asked, often `null` for "CUDA if present").
 pub fn config_record(config: &GanConfig) -> serde_json::Value {
-    serde_json::json!({"config": config, "runtime": crate::runtime_info()})
+    let mut runtime = crate::runtime_info();
+    runtime["device"] = match config.resolve_device() {
+        Ok(d) => crate::device_name(d).into(),
+        Err(e) => format!("unresolved: {e}").into(),
+    };
+    serde_json::json!({"config": config, "runtime": runtime})
 }

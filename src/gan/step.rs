@@ -12,6 +12,7 @@ use super::model::Gan;
 use super::nets::Conditioning;
 use super::objective::{gradient_penalty, wasserstein::clip_weights, Objective};
 use super::tips::{grad_norm, Tips};
+use super::tricks;
 use crate::error::Result;
 use crate::optim::Optimizer;
 use tch::{Kind, Reduction, Tensor};
@@ -77,6 +78,8 @@ pub fn update_d(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, real: &Tenso
         loss = loss + config.aux_weight * (ce(cr) + ce(cf));
         class_accuracy = cr.argmax(1, false).eq_tensor(y).to_kind(Kind::Double).mean(None);
     }
+    // Salimans et al.'s tricks (tricks.rs, off by default): historical averaging, feature matching's target.
+    let loss = tricks::d_loss_terms(gan, config, &out_r, loss, at)?;
     opt.zero_grad();
     loss.backward();
     let grad_norm = grad_norm(&gan.d_vs.trainable_variables());
@@ -109,7 +112,7 @@ pub fn update_g(gan: &Gan, opt: &mut Optimizer, config: &GanConfig, z: &Tensor, 
     let d_params = gan.d_vs.trainable_variables();
     set_requires_grad(&d_params, false);
     let out = gan.discriminator.forward_cond_t(&Tips::add_noise(&judged, config.tips.noise_std(at.step, at.total)), d_labels, true);
-    let mut loss = config.objective.g_loss(&out.logits);
+    let mut loss = tricks::g_loss(gan, config, &out, at)?; // the objective's (tricks.rs: or feature matching's)
     if let (Some(cf), Some(y), Conditioning::AuxClassifier) = (&out.class_logits, labels, config.net.conditioning) {
         loss = loss + config.aux_weight * cf.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
     }

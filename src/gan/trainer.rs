@@ -197,7 +197,12 @@ impl Players<'_> {
                 if step % c.n_dis == 0 {
                     let z = gan.sample_latent(n);
                     let y_g = self.conditional.then(|| Tensor::randint(c.net.num_classes, [n], (Kind::Int64, real.device())));
-                    g_out = Some(update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), at)?);
+                    let mut g = update_g(gan, &mut self.g_opt, c, &z, y_g.as_ref(), at)?;
+                    if c.tricks.balance.is_on() {
+                        // The anti-pattern of ganhacks #7, on request (tricks.rs): more G steps while D's loss is low.
+                        g = super::tricks::extra_g_steps(gan, &mut self.g_opt, c, (real, y.as_ref()), y_g.as_ref(), g, at)?.0;
+                    }
+                    g_out = Some(g);
                 }
                 d
             }
@@ -341,7 +346,7 @@ fn run(config: &GanConfig, resume: bool, progress: &mut dyn Progress) -> Result<
         players.g_opt.load_state(&ck.state.opt_g)?;
         players.d_opt.load_state(&ck.state.opt_d)?;
         players.last_g = ck.state.last_g;
-        monitor = FailureMonitor::resumed(config.checks, ck.warnings, ck.state.low_d_run);
+        monitor = FailureMonitor::resumed(config.checks, ck.warnings, ck.state.low_d_run).with_past_d_losses(&ck.history.d_losses);
         h = ck.history;
         h.device = crate::device::device_name(device);
         extras = ck.extras;
