@@ -35,6 +35,8 @@ use crate::plot::Figure;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::Device;
+#[cfg(test)]
+use tch::Tensor;
 
 // ---------------------------------------------------------------- fgsm_example
 
@@ -197,6 +199,27 @@ pub fn fgsm_example(config: &FgsmExampleConfig) -> Result<FgsmExample> {
     })
 }
 
+/// Any attack's before/after figure on a given classifier, drawn as
+/// [`fgsm_example`]'s: the first `n` digits of `set` (1..=16), clean, the
+/// perturbation amplified, and adversarial, with the predictions. Notebook 05
+/// sets BIM's and PGD's pictures beside FGSM's on the same digits.
+pub fn attack_figure(model: &Classifier, attack: &dyn Attack, set: &crate::data::ImageSet, n: usize) -> Result<Figure> {
+    if !(1..=16).contains(&n) || n > set.len() {
+        return Err(Error::config("n", format!("{n} digits: give 1..=16, at most the {} of the set (one column each)", set.len())));
+    }
+    let (x, y) = images_and_labels(&set.take(n), model.device())?;
+    let x_adv = attack.perturb(model, &x, &y)?;
+    let (before, after) = (model.predict(&x)?, model.predict(&x_adv)?);
+    let labels = Vec::<i64>::try_from(y.to_device(Device::Cpu))?;
+    let rows: Vec<ExampleRow> = labels
+        .iter()
+        .zip(before.iter().zip(&after))
+        .map(|(&label, (&(pb, cb), &(pa, ca)))| ExampleRow { label, pred_before: pb, conf_before: cb, pred_after: pa, conf_after: ca })
+        .collect();
+    let title = format!("{}, ε = {} ({})", attack.name(), attack.eps(), model.label);
+    plot_adversarial_examples(&AdversarialExamples::new(&x, &x_adv, &rows, title)?)
+}
+
 // ---------------------------------------------------------------- attack_study
 
 /// Settings of [`attack_study`]. `Default` is the full study; [`AttackStudyConfig::for_mode`] scales it for CI.
@@ -343,6 +366,28 @@ mod tests {
         assert!(e.contains("num_examples"), "{e}");
         let back: AttackStudyConfig = serde_json::from_str(&serde_json::to_string(&q).unwrap()).unwrap();
         assert_eq!(back, q);
+    }
+
+    #[test]
+    fn attack_figure_draws_any_attack_and_checks_its_digit_count() {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(0);
+        let model = Classifier::new(Arch::LeNet, Device::Cpu);
+        let test = crate::data::embedded().unwrap().test;
+        let fig = attack_figure(&model, &Bim::new(0.1, 3), &test, 4).unwrap();
+        // The same layout as fgsm_example's figure for 4 digits (plot_adversarial_examples).
+        let want = plot_adversarial_examples(&AdversarialExamples::new(
+            &Tensor::zeros([4, 1, 28, 28], (tch::Kind::Float, Device::Cpu)),
+            &Tensor::zeros([4, 1, 28, 28], (tch::Kind::Float, Device::Cpu)),
+            &vec![ExampleRow { label: 0, pred_before: 0, conf_before: 1.0, pred_after: 0, conf_after: 1.0 }; 4],
+            "x",
+        ).unwrap()).unwrap();
+        assert_eq!((fig.width, fig.height), (want.width, want.height));
+        assert!(fig.svg().contains("BIM-3"), "the title names the attack");
+        for n in [0, 17] {
+            let e = attack_figure(&model, &Bim::new(0.1, 3), &test, n).unwrap_err().to_string();
+            assert!(e.contains("1..=16"), "{e}");
+        }
     }
 }
 

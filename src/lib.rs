@@ -28,6 +28,7 @@ pub mod data;
 pub mod defense;
 pub mod device;
 pub mod error;
+pub mod exercises;
 pub mod fsutil;
 pub mod gan;
 pub mod interrupt;
@@ -60,7 +61,7 @@ pub mod prelude {
     pub use crate::device::device;
     pub use crate::error::{Error, Result};
     pub use crate::notebook::RunMode;
-    pub use crate::plot::{image_grid, image_grid_with, Figure, GridOptions, ImageBatch};
+    pub use crate::plot::{captioned_grids, image_grid, image_grid_with, labelled_images, Figure, GridOptions, ImageBatch};
     pub use crate::progress::{Lines, Progress, Quiet};
     pub use tch::{self, Device, Kind, Tensor};
 
@@ -73,8 +74,10 @@ pub mod prelude {
     pub use crate::nash::{nash_demo, NashConfig, NashReport};
 
     // 03 · the GAN family: presets, objectives, tips, resume, comparison.
-    pub use crate::compare::{compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric};
+    pub use crate::compare::{compare_over_seeds, compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric, SeedComparison, Spread};
     pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
+    // The training tricks (issue 15): Salimans et al.'s, ganhacks', as settings of the one trainer.
+    pub use crate::gan::{Downsample, FailureChecks, GActivation, GNorm, LossBalance, MinibatchDisc, Tricks, Upsample};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};
     // Measures for studying D's adversarial training (issue 16): steepness, FGSM flips, steady losses.
     pub use crate::metrics::{d_scores, decision_threshold, flip_curve, flip_images, flip_rate, input_gradient_norms, lipschitz_estimate};
@@ -86,7 +89,7 @@ pub mod prelude {
     pub use crate::latent_space::{plot_interpolation, plot_latent_arithmetic};
 
     // 05 · adversarial attacks and defenses.
-    pub use crate::adversarial::{attack_study, fgsm_example, plot_accuracy_vs_eps, plot_adversarial_examples};
+    pub use crate::adversarial::{attack_figure, attack_study, fgsm_example, plot_accuracy_vs_eps, plot_adversarial_examples};
     pub use crate::adversarial::{AttackStudy, AttackStudyConfig, FgsmExample, FgsmExampleConfig};
     pub use crate::attack::{Attack, Bim, Fgsm, Pgd, Target};
     pub use crate::classifier::{train_classifier, Arch, Classifier, ClassifierConfig, Model, TrainDefense};
@@ -96,6 +99,11 @@ pub mod prelude {
     pub use crate::adv_gan::{arms_table, flip_demo, plot_lipschitz_over_training, train_arms, ArmRun, ArmsConfig, FlipDemo};
     pub use crate::adv_gan::{report as study_report, run_study, shard, Arm, ClaimCheck, PlannedRun, RunResult, StudyConfig, StudyReport};
     pub use crate::gan::adv_d::{DAttack, DatSettings, FgsmSettings};
+
+    // The code exercises of notebooks 01, 03 and 05: what a student's function uses, and its check.
+    pub use crate::exercises::{check_d_step, check_fgsm, check_gradient_penalty, Verdict};
+    pub use crate::gan::objective::bce::bce_with_logits;
+    pub use crate::optim::Optimizer;
 }
 
 /// See [`rng::torch_rng_lock`]: kept here so that tests may call `crate::torch_rng_lock()`.

@@ -42,6 +42,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("latent_space", 4),
     ("adversarial", 4),
     ("adv_gan", 4),
+    ("exercises", 4),
     ("prelude", 5),
     ("lib", 5),
     ("main", 5),

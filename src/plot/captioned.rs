@@ -2,7 +2,7 @@
 //! of several runs, anything that pairs a label with an image batch.
 use super::figure::{ensure_font, plot_err, Figure};
 use super::grid::{grid_rgb, GridOptions};
-use crate::data::ImageBatch;
+use crate::data::{ImageBatch, ImageSet};
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 
@@ -43,6 +43,17 @@ pub fn captioned_grids(items: &[(String, &ImageBatch)], nrow: usize, cols: usize
     Figure::from_rgb(&rgb, width as u32, height as u32)
 }
 
+/// The first `n` images of a data set, each captioned with its label
+/// (`label 7`), `cols` per row: a preview of the data with its ground truth.
+pub fn labelled_images(set: &ImageSet, n: usize, cols: usize) -> Result<Figure> {
+    let n = n.min(set.len());
+    let batches = (0..n)
+        .map(|i| ImageBatch::new(1, set.channels, set.rows, set.cols, set.image(i).iter().map(|&p| p as f32 / 255.0).collect()))
+        .collect::<Result<Vec<_>>>()?;
+    let items: Vec<(String, &ImageBatch)> = batches.iter().zip(&set.labels).map(|(b, l)| (format!("label {l}"), b)).collect();
+    captioned_grids(&items, 1, cols)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +71,19 @@ mod tests {
         let img = image::load_from_memory(fig.png_bytes()).unwrap().to_rgb8();
         assert_eq!(img.get_pixel(12 + 3, 12 + 24 + 3).0, [0, 0, 0]);
         assert_eq!(img.get_pixel(12 + 18 + 12 + 3, 12 + 24 + 3).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn labelled_images_caption_each_digit_with_its_label() {
+        // Two 3x3 images, labels 7 and 2, two per row: one grid row.
+        let set = ImageSet::new(3, 3, [vec![0u8; 9], vec![255u8; 9]].concat(), vec![7, 2]).unwrap();
+        let fig = labelled_images(&set, 5, 2).unwrap();
+        // Each grid: one 3x3 image at scale 2 with padding 2: 10 square; 2*10 + 3*12 wide, 10 + 24 + 2*12 high.
+        assert_eq!((fig.width, fig.height), (56, 58));
+        let img = image::load_from_memory(fig.png_bytes()).unwrap().to_rgb8();
+        // The first digit is black, the second white, each under its caption.
+        assert_eq!(img.get_pixel(12 + 3, 12 + 24 + 3).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(12 + 10 + 12 + 3, 12 + 24 + 3).0, [255, 255, 255]);
+        assert!(labelled_images(&set, 0, 2).is_err());
     }
 }

@@ -10,7 +10,7 @@ pub mod figure;
 pub mod grid;
 pub mod smooth;
 
-pub use captioned::captioned_grids;
+pub use captioned::{captioned_grids, labelled_images};
 pub use figure::{Drawing, Figure};
 pub use grid::{image_grid, image_grid_with, GridOptions};
 /// The image batch type lives on the base floor ([`crate::data::images`]);

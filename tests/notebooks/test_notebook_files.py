@@ -131,6 +131,13 @@ def test_notebook_03_trains_every_variant_and_measures_each_tip():
     for tip in ["with_label_smoothing", "with_label_flip", "with_instance_noise", "LatentDist::Uniform", "with_lrs", "with_n_dis"]:
         assert tip in code, f"notebook 03 does not measure {tip}"
     assert "DNorm::Spectral" in code, "the assignment's spectral-norm runs are missing"
+    # Salimans et al.'s and ganhacks' tricks, compared over seeds, and the loss-balance anti-pattern.
+    for trick in ["with_soft_labels", "GActivation::LeakyRelu", "Downsample::AvgPool", "Upsample::PixelShuffle", "DNorm::Instance",
+                  "with_feature_matching", "with_minibatch_discrimination", "with_historical_averaging", "with_virtual_batch_norm",
+                  "with_loss_balance", "with_d_loss_variance_check", "compare_over_seeds"]:
+        assert trick in code, f"notebook 03 does not measure {trick}"
+    for tag in ["tricks-table", "balance-table", "balance-losses"]:
+        assert tag in tags, f"notebook 03 has no cell tagged {tag}"
     text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     for topic in ["gradient penalty", "per sample", "spectral normalisation", "Fréchet", "precision", "recall", "label smoothing", "instance noise"]:
         assert topic.lower() in text.lower(), f"notebook 03 does not teach {topic}"
@@ -175,3 +182,84 @@ def test_notebook_06_attacks_d_while_it_trains_and_poses_exercises():
     text = "".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     for topic in ["adversarial examples", "FGSM", "DAT", "Lipschitz", "WGAN-GP", "SNGAN", "paired difference", "95%"]:
         assert topic.lower() in text.lower(), f"notebook 06 does not teach {topic}"
+
+
+def exercise_problems(nb):
+    """Where a notebook's exercises break "questions before answers", as 'cell N: why'.
+
+    The tags `exercise`, `solution` and `check` mark a question (or a student's
+    code cell), its answer, and a cell that tells the student whether their code
+    is right. Every exercise must be answered by a solution before the next
+    exercise begins; no solution may come before an exercise it answers; and a
+    check must come after the solution of the exercise it checks, so that in
+    the instructor's copy it runs against the right answer and in the students'
+    copy (solutions removed) against their own.
+    """
+    problems = []
+    open_exercise = None  # index of the exercise waiting for its solution
+    answered = False  # whether the last exercise has its solution
+    kinds = []
+    for i, cell in enumerate(nb["cells"]):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "exercise" in tags and "solution" in tags:
+            problems.append(f"cell {i}: tagged both exercise and solution")
+            continue
+        if "exercise" in tags:
+            if open_exercise is not None:
+                problems.append(f"cell {open_exercise}: exercise without a solution before the next exercise (cell {i})")
+            open_exercise, answered = i, False
+            kinds.append("exercise")
+        elif "solution" in tags:
+            if open_exercise is None and not answered:
+                problems.append(f"cell {i}: solution before any exercise it could answer")
+            open_exercise, answered = None, True
+            kinds.append("solution")
+        if "check" in tags:
+            last = kinds[-1] if kinds else None
+            if last != "solution" or "solution" in tags or "exercise" in tags:
+                problems.append(f"cell {i}: check cell not after a solution")
+    if open_exercise is not None:
+        problems.append(f"cell {open_exercise}: exercise without a solution")
+    if kinds.count("exercise") < 3:
+        problems.append(f"{kinds.count('exercise')} exercise(s): pose at least three")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_come_before_their_solutions(path):
+    problems = exercise_problems(json.loads(path.read_text()))
+    assert not problems, f"{path.name}: {problems}"
+
+
+def test_the_exercise_check_catches_answers_out_of_order():
+    def cell(*tags):
+        return {"cell_type": "markdown", "metadata": {"tags": list(tags)}, "source": "x"}
+    good = [cell("exercise"), cell("solution"), cell("exercise"), cell("solution"), cell("check"), cell(), cell("exercise"), cell(), cell("solution")]
+    assert exercise_problems({"cells": good}) == []
+    # A second solution to one exercise (notebook 06 answers a question posed in an untagged cell so) is allowed.
+    assert exercise_problems({"cells": good + [cell("solution")]}) == []
+    assert exercise_problems({"cells": [cell("solution")] + good}) == ["cell 0: solution before any exercise it could answer"]
+    assert exercise_problems({"cells": [cell("exercise"), cell("exercise"), cell("solution"), cell("exercise"), cell("solution")]}) == [
+        "cell 0: exercise without a solution before the next exercise (cell 1)"]
+    assert exercise_problems({"cells": good + [cell("exercise")]}) == ["cell 9: exercise without a solution"]
+    assert exercise_problems({"cells": [cell("exercise"), cell("check"), cell("solution")] + good}) == ["cell 1: check cell not after a solution"]
+    assert exercise_problems({"cells": good[:4]}) == ["2 exercise(s): pose at least three"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_hidden_and_code_exercises_are_checked(path):
+    """Solution cells are collapsed in JupyterLab (a code solution's output too), and every code exercise is
+    followed by its code solution and then a check cell whose expected text is "correct"."""
+    cells = json.loads(path.read_text())["cells"]
+    for i, cell in enumerate(cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "solution" in tags:
+            hidden = cell["metadata"].get("jupyter", {})
+            assert hidden.get("source_hidden") is True, f"{path.name} cell {i}: a solution cell must set jupyter.source_hidden"
+            if cell["cell_type"] == "code":
+                assert hidden.get("outputs_hidden") is True, f"{path.name} cell {i}: a code solution must set jupyter.outputs_hidden"
+        if "exercise" in tags and cell["cell_type"] == "code":
+            solution, check = cells[i + 1], cells[i + 2]
+            assert solution["cell_type"] == "code" and "solution" in solution["metadata"].get("tags", []), f"{path.name} cell {i}: a code exercise is followed by its code solution"
+            assert "check" in check["metadata"].get("tags", []), f"{path.name} cell {i + 2}: a code solution is followed by its check"
+            assert expected_output(check) == "correct\n", f"{path.name} cell {i + 2}: the check must say 'correct' against the solution"
