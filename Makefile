@@ -6,7 +6,10 @@
 #   make lecture   renders every notebook, executed, to build/lecture/ (HTML + reveal.js slides)
 #   make bench     the training-step benchmark; make bench-kernel times the notebook kernel
 #   make bench-attacks   FGSM and PGD-40 images/s, Rust against PyTorch
-.PHONY: setup setup-kernel demo soak bench-adv-d test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs
+#   make bench-memory / bench-profile   peak memory with and without the CUDA libraries; where the step's time goes
+#   make gpu-check  on a machine with a CUDA device: trains on it, runs notebook 01 on it,
+#                   compares with the CPU and times DCGAN against PyTorch (else one line, exit 0)
+.PHONY: setup setup-kernel demo gpu-check soak bench-adv-d test test-rust test-notebooks lab lecture bench bench-attacks bench-kernel clean-runs bench-memory bench-profile
 
 CARGO ?= cargo
 DEMO_OUT ?= runs/demo
@@ -60,3 +63,15 @@ bench-kernel: setup-kernel
 
 clean-runs:
 	rm -rf runs
+
+# GPU_CHECK_ARGS=--device cpu runs the same checks on the CPU (a self-test of the script).
+gpu-check: setup
+	.venv/bin/python scripts/gpu_check.py $(GPU_CHECK_ARGS)
+
+# Peak RSS of the CLI's vanilla training as built and with libtorch's CPU libraries only (issue 17).
+bench-memory: setup
+	./benches/memory.sh --epochs 1 --rounds 3
+
+# Where the vanilla step's time goes (perf; PROFILE_TOOL=callgrind for instruction counts: slow, 10+ minutes).
+bench-profile: setup
+	./benches/profile_step.sh --steps $(if $(filter callgrind,$(PROFILE_TOOL)),30,2000) --tool $(or $(PROFILE_TOOL),perf)

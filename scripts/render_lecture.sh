@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Render the notebooks, executed, as self-contained offline pages:
+# Render the notebooks, executed, as self-contained offline pages, in an
+# instructor's and a students' version:
 #
-#   scripts/render_lecture.sh [notebook.ipynb ...]    (default: notebooks/*.ipynb)
+#   scripts/render_lecture.sh [--executed DIR [--require-executed]] [notebook.ipynb ...]
+#                                                  (default: notebooks/*.ipynb)
 #
 # For each notebook it writes
-#   build/lecture/executed/<stem>.ipynb   the notebook with its outputs
-#   build/lecture/<stem>.html             the page (nbconvert's lab template)
-#   build/lecture/<stem>.slides.html      reveal.js slides (cells' slide_type)
+#   build/lecture/executed/<stem>.ipynb            the notebook with its outputs
+#   build/lecture/instructor/<stem>.html           the page (nbconvert's lab template), solutions shown
+#   build/lecture/instructor/<stem>.slides.html    reveal.js slides (cells' slide_type)
+#   build/lecture/student/<stem>.html, .slides.html   `solution` cells removed, the outputs of
+#                                                  `exercise` and `check` cells cleared
+#   build/lecture/student/<stem>.ipynb             the students' notebook, without outputs
 # and then build/lecture/index.html, linking every rendered notebook.
 #
 # Each notebook is executed once, with the gan_tutorial kernel, in its own
-# folder, and the page and slides are made from that one execution
-# (scripts/render_lecture.py).
+# folder, and both versions are made from that one execution
+# (scripts/render_lecture.py). `--executed DIR` reuses the copies the
+# notebook tests executed (tests/notebooks/nbstrict.py writes them to
+# build/ci-artifacts/executed/) when their cells match the notebook's.
 #
 # Offline: plots are data URIs, and the scripts nbconvert's templates take from
 # CDNs (MathJax 2.7.7, require.js 2.1.10, jQuery 2.x, reveal.js 4.0.2) are
@@ -46,6 +53,18 @@ cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}/npm"
 
 # The notebooks to render (arguments are relative to the caller's directory),
 # as absolute paths, all checked before any work.
+passthrough=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --executed)
+      [ "$#" -ge 2 ] || die "--executed needs a folder"
+      dir=$2; case "$dir" in /*) ;; *) dir="$caller/$dir" ;; esac
+      passthrough+=(--executed "$dir"); shift 2 ;;
+    --require-executed) passthrough+=(--require-executed); shift ;;
+    --*) die "unknown option $1 (use --executed DIR, --require-executed)" ;;
+    *) break ;;
+  esac
+done
 if [ "$#" -eq 0 ]; then
   shopt -s nullglob
   set -- "$root"/notebooks/*.ipynb
@@ -130,4 +149,4 @@ exec 8>&-
 
 # ---------------------------------------------------------------------------
 # Execute each notebook once, export its page and slides, write the index.
-exec "$python" "$root/scripts/render_lecture.py" "$out" "${notebooks[@]}"
+exec "$python" "$root/scripts/render_lecture.py" "$out" ${passthrough[@]+"${passthrough[@]}"} "${notebooks[@]}"

@@ -39,6 +39,8 @@ fn train_vanilla_writes_a_complete_run_directory() {
     let want = GanConfig { checkpoint_every: 500, ..GanConfig::variant(Variant::Vanilla).with_steps(75).with_seed(5).with_device("cpu") };
     assert_eq!(config, want);
     assert!(record["runtime"]["threads"].as_u64().is_some());
+    // The record names the device the run used (here the one asked for).
+    assert_eq!(record["runtime"]["device"], "cpu", "{record}");
 
     let logs = records(&out);
     assert_eq!(logs.len(), 75);

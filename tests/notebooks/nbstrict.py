@@ -25,8 +25,20 @@ keeps its expected output as text in its metadata instead,
 `metadata.gan_tutorial.expected_output`; this plugin hands that to nbval as
 the reference output, so nbval's own comparison (with its sanitizers) runs.
 A tagged cell without it is an error, not a silent pass.
+
+Each notebook of notebooks/ is executed once per test run. When every one of
+its code cells passed, this plugin writes the notebook with the outputs that
+run produced to build/ci-artifacts/executed/<stem>.ipynb (or
+$GAN_TUTORIAL_EXECUTED_DIR), atomically; the rendered-lecture test then
+renders those copies instead of executing the notebooks a second time. A
+notebook with a failed or skipped cell leaves no copy (and removes a stale
+one), so a render never shows outputs of a run that did not pass.
 """
+import copy
 import os
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 from nbformat import NotebookNode
@@ -36,6 +48,13 @@ from gan_kernel import SYNC_CELL, cell_tags, collect_late_output, unexpected_std
 os.environ.setdefault("GAN_TUTORIAL_STRICT", "1")
 
 EXPECTED_KEY = "expected_output"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def executed_dir():
+    """Where executed copies of the notebooks go."""
+    return Path(os.environ.get("GAN_TUTORIAL_EXECUTED_DIR") or ROOT / "build" / "ci-artifacts" / "executed")
 
 
 def expected_output(cell):
@@ -49,12 +68,14 @@ def _install(cell_class):
     original = cell_class.runtest
 
     def runtest(self):
+        _record(self.parent)  # starts the notebook's clock at its first cell
         original(self)
         # What evcxr forwards after the cell's "idle" would be lost: sync first.
         kernel = self.parent.kernel
         sync_id = kernel.execute_cell_input(SYNC_CELL, allow_stdin=False)
         late = collect_late_output(self.parent.get_kernel_message, sync_id)
-        err = unexpected_stderr(self.cell, list(self.test_outputs or []) + late)
+        outputs = list(self.test_outputs or []) + [NotebookNode(o) for o in late]
+        err = unexpected_stderr(self.cell, outputs)
         if err:
             self.raise_cell_error(
                 "Cell wrote to stderr: with evcxr that is how a `?` error or a caught panic "
@@ -62,17 +83,94 @@ def _install(cell_class):
                 "if the message is expected",
                 "\n" + err,
             )
+        # Only a cell that passed has outputs on record (see executed_notebook).
+        _record(self.parent)["outputs"][id(self.cell)] = outputs
 
     cell_class.runtest = runtest
     cell_class._gan_tutorial_strict = True
 
 
+def _record(nbfile):
+    """The outputs gathered so far for one notebook's run (kept on its collector)."""
+    if not hasattr(nbfile, "_gan_tutorial_run"):
+        nbfile._gan_tutorial_run = {"outputs": {}, "started": time.monotonic()}
+    return nbfile._gan_tutorial_run
+
+
+def executed_notebook(nb, outputs):
+    """A copy of `nb` whose code cells hold `outputs` (by id of the original
+    cell), numbered in order; None unless every code cell has its outputs."""
+    out = copy.deepcopy(nb)
+    count = 0
+    for original, cell in zip(nb.cells, out.cells):
+        if cell.cell_type != "code":
+            continue
+        if id(original) not in outputs:
+            return None
+        count += 1
+        cell.execution_count = count
+        cell.outputs = []
+        for o in copy.deepcopy(outputs[id(original)]):
+            if o.get("output_type") == "execute_result":
+                o["execution_count"] = count
+            cell.outputs.append(o)
+    return out
+
+
+def write_executed(nbfile):
+    """After a notebook's run: its executed copy when every cell passed, else
+    no copy at all. Only notebooks of notebooks/ (not test fixtures)."""
+    import nbformat
+
+    path = Path(str(nbfile.fspath)).resolve()
+    if path.parent != NOTEBOOKS:
+        return None
+    run = _record(nbfile)
+    target = executed_dir() / path.name
+    nb = None if getattr(nbfile, "nb", None) is None else executed_notebook(nbfile.nb, run["outputs"])
+    if nb is None:
+        target.unlink(missing_ok=True)
+        return None
+    nb.metadata.setdefault("gan_tutorial", {})["executed"] = {
+        "by": "nbval (tests/notebooks/nbstrict.py)",
+        "mode": os.environ.get("GAN_TUTORIAL_NOTEBOOK_MODE") or "full",
+        "seconds": round(time.monotonic() - run["started"], 1),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(nbformat.writes(nb))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return target
+
+
+def _install_file(file_class):
+    if getattr(file_class, "_gan_tutorial_strict", False):
+        return
+    original = file_class.teardown
+
+    def teardown(self):
+        try:
+            original(self)
+        finally:
+            write_executed(self)
+
+    file_class.teardown = teardown
+    file_class._gan_tutorial_strict = True
+
+
 def pytest_collection_modifyitems(session, config, items):
     try:
-        from nbval.plugin import IPyNbCell
+        from nbval.plugin import IPyNbCell, IPyNbFile
     except ImportError:  # nbval not installed: nothing to do
         return
     _install(IPyNbCell)
+    _install_file(IPyNbFile)
     for item in items:
         if not isinstance(item, IPyNbCell):
             continue
