@@ -177,14 +177,7 @@ pub fn fgsm_example(config: &FgsmExampleConfig) -> Result<FgsmExample> {
     let k = config.num_examples.min(data.test.len()) as i64;
     let (x, y) = (x_test.narrow(0, 0, k), y_test.narrow(0, 0, k));
     let x_adv = attack.perturb(&model, &x, &y)?;
-    let before = model.predict(&x)?;
-    let after = model.predict(&x_adv)?;
-    let labels = Vec::<i64>::try_from(y.to_device(Device::Cpu))?;
-    let rows: Vec<ExampleRow> = labels
-        .iter()
-        .zip(before.iter().zip(&after))
-        .map(|(&label, (&(pb, cb), &(pa, ca)))| ExampleRow { label, pred_before: pb, conf_before: cb, pred_after: pa, conf_after: ca })
-        .collect();
+    let rows = before_after_rows(&model, &x, &x_adv, &y)?;
     let examples = AdversarialExamples::new(&x, &x_adv, &rows, format!("FGSM, ε = {} ({})", config.eps, model.label))?;
     let figure = plot_adversarial_examples(&examples)?;
     Ok(FgsmExample {
@@ -209,15 +202,20 @@ pub fn attack_figure(model: &Classifier, attack: &dyn Attack, set: &crate::data:
     }
     let (x, y) = images_and_labels(&set.take(n), model.device())?;
     let x_adv = attack.perturb(model, &x, &y)?;
-    let (before, after) = (model.predict(&x)?, model.predict(&x_adv)?);
+    let rows = before_after_rows(model, &x, &x_adv, &y)?;
+    let title = format!("{}, ε = {} ({})", attack.name(), attack.eps(), model.label);
+    plot_adversarial_examples(&AdversarialExamples::new(&x, &x_adv, &rows, title)?)
+}
+
+/// Each digit's label with the model's prediction and confidence before and after the attack.
+fn before_after_rows(model: &Classifier, x: &tch::Tensor, x_adv: &tch::Tensor, y: &tch::Tensor) -> Result<Vec<ExampleRow>> {
+    let (before, after) = (model.predict(x)?, model.predict(x_adv)?);
     let labels = Vec::<i64>::try_from(y.to_device(Device::Cpu))?;
-    let rows: Vec<ExampleRow> = labels
+    Ok(labels
         .iter()
         .zip(before.iter().zip(&after))
         .map(|(&label, (&(pb, cb), &(pa, ca)))| ExampleRow { label, pred_before: pb, conf_before: cb, pred_after: pa, conf_after: ca })
-        .collect();
-    let title = format!("{}, ε = {} ({})", attack.name(), attack.eps(), model.label);
-    plot_adversarial_examples(&AdversarialExamples::new(&x, &x_adv, &rows, title)?)
+        .collect())
 }
 
 // ---------------------------------------------------------------- attack_study
