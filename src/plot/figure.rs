@@ -133,13 +133,17 @@ pub(crate) fn plot_err<E: std::fmt::Display>(e: E) -> Error {
 }
 
 fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
-    use image::ImageEncoder;
     if rgb.len() != (width * height * 3) as usize {
         return Err(Error::Shape(format!("{} bytes are not an RGB image of {width}x{height}", rgb.len())));
     }
+    // The png crate directly (not image, which pulls colour management crates
+    // worth ~70 s of a 2-core build that make demo waits for; issue 17).
     let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
-        .map_err(plot_err)?;
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(plot_err)?;
+    writer.write_image_data(rgb).map_err(plot_err)?;
+    writer.finish().map_err(plot_err)?;
     Ok(out)
 }
