@@ -51,19 +51,23 @@ fn attack_writes_figures_results_and_a_reloadable_model() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("on 40 test digits"), "{}", String::from_utf8_lossy(&o.stdout));
 
     // Rerun into the same folder: the same settings reuse the cached LeNet; other settings train a new one.
-    let rerun = |epochs: &str, num_test: &str| {
-        let a: Vec<&str> = args.iter().map(|x| match *x { "1" => epochs, "40" => num_test, other => other }).collect();
+    let rerun = |epochs: &str, num_test: &str, eps: &str, pgd_steps: &str| {
+        let a: Vec<&str> = args.iter().map(|x| match *x { "1" => epochs, "40" => num_test, "0,0.2" => eps, "2" => pgd_steps, other => other }).collect();
         let o = cli(&a);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let ex: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("fgsm_example.json")).unwrap()).unwrap();
         (ex["loaded"].as_bool().unwrap(), String::from_utf8_lossy(&o.stdout).into_owned())
     };
-    assert!(rerun("1", "40").0, "same settings: the cached classifier is used");
-    // Other epochs: the cached classifier is stale and trained again. More digits asked for
-    // than exist: the table says how many were attacked.
-    let (loaded, text) = rerun("2", "10000000");
-    assert!(!loaded, "a stale classifier must not be reused");
+    assert!(rerun("1", "40", "0,0.2", "2").0, "same settings: the cached classifier is used");
+    // More digits asked for than exist: the table says how many were attacked. (Every
+    // digit of the quick test set is attacked here, so at one ε and one PGD step.)
+    let (loaded, text) = rerun("1", "10000000", "0", "1");
+    assert!(loaded, "the number of attacked digits is not a setting of the classifier");
     assert!(text.contains("on 997 test digits") && !text.contains("10000000 test digits"), "{text}");
+    // Other epochs: the cached classifier is stale and trained again.
+    let (loaded, text) = rerun("2", "40", "0,0.2", "2");
+    assert!(!loaded, "a stale classifier must not be reused");
+    assert!(text.contains("on 40 test digits"), "{text}");
 
     let e = cli(&["attack", "--adv-weight", "2", "--out", dir.path().join("bad").to_str().unwrap()]);
     assert!(!e.status.success());

@@ -194,3 +194,36 @@ fn real_digits_are_close_noise_and_one_class_are_far() {
     assert!(bytes.to_pm1().unwrap_err().to_string().contains("[-1, 1]"));
     assert!(conditional_accuracy(&gan, extractor.classifier(), 5, 0).unwrap_err().to_string().contains("unconditional"));
 }
+
+/// Notebooks 03, 04 and 06 share one judge: the first trains its LeNet and
+/// keeps it under runs/cache, the next reads it back; a file whose recorded
+/// settings differ from the asked-for ones is never used.
+#[test]
+fn the_judge_lenet_is_trained_once_and_a_stale_one_is_retrained() {
+    use gan_tutorial::compare::Judge;
+    let seed = 4242; // a seed no notebook uses
+    let weights = Judge::cache_path(seed);
+    let record = weights.with_extension("config.json");
+    for p in [&weights, &record, &weights.with_extension("json")] {
+        let _ = std::fs::remove_file(p);
+    }
+    let first = Judge::mnist(seed).unwrap();
+    assert!(weights.is_file() && record.is_file(), "{} not written", weights.display());
+    let written = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let second = Judge::mnist(seed).unwrap();
+    assert_eq!(std::fs::metadata(&weights).unwrap().modified().unwrap(), written, "the cached LeNet was trained again");
+    assert_eq!(first.extractor.test_accuracy(), second.extractor.test_accuracy());
+    let x = embedded().unwrap().test.take(64);
+    let (f1, f2) = (first.extractor.features(&x).unwrap(), second.extractor.features(&x).unwrap());
+    assert!(f1.equal(&f2), "the loaded LeNet's features differ from the trained one's");
+
+    // A record of other settings (another number of epochs): retrained, and the record says so.
+    let mut text: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    text["config"]["num_epochs"] = serde_json::json!(1);
+    std::fs::write(&record, serde_json::to_string(&text).unwrap()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    Judge::mnist(seed).unwrap();
+    assert_ne!(std::fs::metadata(&weights).unwrap().modified().unwrap(), written, "a LeNet of other settings was used");
+    let back: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(back["config"]["num_epochs"], serde_json::json!(ClassifierConfig::default().num_epochs));
+}

@@ -35,11 +35,22 @@ pub struct Judge {
 impl Judge {
     /// The default: a LeNet trained on the embedded digits with `seed`
     /// (about 5 s on 2 CPU cores), 2,000 real training digits as the
-    /// reference, 2,000 generated digits per run, k = 3.
+    /// reference, 2,000 generated digits per run, k = 3. The LeNet is kept in
+    /// [`Judge::cache_path`] under the project root and read back by the next
+    /// judge of the same seed (notebooks 03, 04 and 06 share one), but only if
+    /// the settings recorded beside it are these very ones
+    /// ([`FeatureExtractor::load_or_train`]); otherwise it is trained again.
     pub fn mnist(seed: u64) -> Result<Self> {
-        let extractor = FeatureExtractor::mnist_default(seed)?;
+        let config = crate::classifier::ClassifierConfig::default().with_seed(seed);
+        let extractor = FeatureExtractor::load_or_train(Self::cache_path(seed), &config)?;
         let data = MnistData::load(&crate::data::DataSource::Embedded)?;
         Self::new(extractor, &data.train, 2000, seed)
+    }
+
+    /// Where [`Judge::mnist`] keeps its LeNet: `runs/cache/judge-lenet-seed<N>.safetensors`
+    /// under the project root (`GAN_TUTORIAL_ROOT`, which the notebook kernel sets).
+    pub fn cache_path(seed: u64) -> std::path::PathBuf {
+        crate::data::mnist::under_project_root(&format!("runs/cache/judge-lenet-seed{seed}.safetensors"))
     }
 
     /// A judge comparing `num_samples` generated images with (at most
