@@ -27,10 +27,11 @@ demo: setup
 	./target/release/gan-tutorial train vanilla --epochs $(DEMO_EPOCHS) --out $(DEMO_OUT)
 	@echo "wrote $(DEMO_OUT)/losses.png, $(DEMO_OUT)/samples.png, config.json, metrics.jsonl, checkpoint.safetensors"
 
-# The notebooks run in quick mode (GAN_TUTORIAL_NOTEBOOK_MODE, read by RunMode::from_env).
-test: setup-kernel
-	$(CARGO) test --release --locked
-	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
+# scripts/test.sh: set-up, the Rust tests (with evcxr_jupyter's first build
+# beside them), the kernel, then the notebooks in quick mode
+# (GAN_TUTORIAL_NOTEBOOK_MODE, read by RunMode::from_env) and the lecture.
+test:
+	./scripts/test.sh
 
 test-rust: setup
 	$(CARGO) test --release --locked

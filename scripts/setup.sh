@@ -2,7 +2,8 @@
 # Sets up everything gan_tutorial needs on a fresh Debian/Ubuntu machine,
 # idempotently (a second run takes seconds). `scripts/setup.sh` does steps
 # 1-4 (what `make demo` needs); `scripts/setup.sh kernel` also does 5-6 (what
-# `make test`, `make lab` and `make lecture` need):
+# `make test`, `make lab` and `make lecture` need); `scripts/setup.sh evcxr`
+# only builds the machine's copy of evcxr_jupyter (step 5's first part):
 #   1. checks the toolchain (Rust, a C++ compiler, Python 3 with venv),
 #   2. installs PyPI's torch==2.13.0 (libtorch with headers and CUDA libs)
 #      into .venv from the pinned requirements.txt,
@@ -10,7 +11,9 @@
 #      LIBTORCH at, so plain `cargo build/test/run` work with nothing exported,
 #   4. builds the crate (release),
 #   5. installs the notebook kernel: evcxr_jupyter (pinned; built once per
-#      machine and cached), the `gan_tutorial` kernelspec in .venv's Jupyter,
+#      machine and cached; on a machine that has no copy yet its build starts
+#      first, in the background, beside steps 2-4, which leave one of the two
+#      cores idle much of the time), the `gan_tutorial` kernelspec in .venv's Jupyter,
 #      and a first build of the kernel's dependencies (so a notebook's
 #      `:dep gan_tutorial` takes seconds),
 #   6. as root, Debian's chromium and npm for the rendered lecture and its test
@@ -30,6 +33,43 @@ if [ ${#missing[@]} -gt 0 ]; then
   printf 'setup: missing:\n' >&2; printf '  - %s\n' "${missing[@]}" >&2; exit 1
 fi
 command -v readelf >/dev/null || say "note: readelf (binutils) is missing; the link test needs it: sudo apt-get install binutils"
+
+# The notebook kernel's evcxr_jupyter is pinned: kernel/ and TECH-NOTES were
+# checked against it. Built once per machine into a cache outside the
+# checkout (a fresh clone reuses it), then copied into .venv/bin. It needs
+# nothing of steps 2-4, so on a machine without it (kernel mode) its build
+# starts here, in the background, and step 5 waits for it.
+EVCXR_VERSION=0.22.0
+evcxr_cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}/evcxr_jupyter-$EVCXR_VERSION"
+evcxr_tool="$evcxr_cache/bin/evcxr_jupyter"
+# evcxr_jupyter has no --version: a stamp beside each copy says which it is.
+has_evcxr() { [ -x "$1" ] && [ "$(cat "$1.version" 2>/dev/null)" = "$EVCXR_VERSION" ]; }
+if [ "${1:-}" = evcxr-cached ]; then
+  has_evcxr .venv/bin/evcxr_jupyter || has_evcxr "$evcxr_tool"; exit
+fi
+if [ "${1:-}" = evcxr ]; then
+  # Only the machine's copy of evcxr_jupyter (scripts/test.sh builds it beside the Rust tests).
+  if has_evcxr "$evcxr_tool"; then
+    say "evcxr_jupyter $EVCXR_VERSION is cached ($evcxr_tool)"
+  else
+    say "building evcxr_jupyter $EVCXR_VERSION (once per machine: about 15 minutes on 2 cores)"
+    started=$SECONDS
+    cargo install --locked --force --root "$evcxr_cache" evcxr_jupyter --version "$EVCXR_VERSION"
+    echo "$EVCXR_VERSION" > "$evcxr_tool.version"
+    say "evcxr_jupyter $EVCXR_VERSION built ($((SECONDS - started)) s)"
+  fi
+  exit 0
+fi
+evcxr_pid=
+evcxr_log=build/setup/evcxr_jupyter.log
+if [ "${1:-}" = kernel ] && ! has_evcxr .venv/bin/evcxr_jupyter && ! has_evcxr "$evcxr_tool"; then
+  mkdir -p build/setup
+  say "building evcxr_jupyter $EVCXR_VERSION in the background (once per machine: about 15 minutes on 2 cores; log: $evcxr_log)"
+  setsid "$0" evcxr >"$evcxr_log" 2>&1 &
+  evcxr_pid=$!
+  # A failing step below must not leave the build (its own process group) running on its own.
+  trap '[ -n "$evcxr_pid" ] && kill -- -"$evcxr_pid" 2>/dev/null; true' EXIT
+fi
 
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
@@ -84,21 +124,16 @@ if [ "${1:-}" != kernel ]; then
 fi
 say "setting up the notebook kernel (evcxr_jupyter, the kernel's warm build) and the lecture's tools"
 
-# The notebook kernel. evcxr_jupyter is pinned: kernel/ and TECH-NOTES were
-# checked against it. Built once per machine into a cache outside the
-# checkout (a fresh clone reuses it), then copied into .venv/bin.
-EVCXR_VERSION=0.22.0
-# evcxr_jupyter has no --version: a stamp beside each copy says which it is.
-has_evcxr() { [ -x "$1" ] && [ "$(cat "$1.version" 2>/dev/null)" = "$EVCXR_VERSION" ]; }
 if ! has_evcxr .venv/bin/evcxr_jupyter; then
-  cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}"
-  tool="$cache/evcxr_jupyter-$EVCXR_VERSION/bin/evcxr_jupyter"
-  if ! has_evcxr "$tool"; then
-    say "building evcxr_jupyter $EVCXR_VERSION (once per machine: about 15 minutes on 2 cores)"
-    cargo install --locked --quiet --force --root "$cache/evcxr_jupyter-$EVCXR_VERSION" evcxr_jupyter --version "$EVCXR_VERSION"
-    echo "$EVCXR_VERSION" > "$tool.version"
+  if [ -n "$evcxr_pid" ]; then
+    say "waiting for the evcxr_jupyter build started at the beginning"
+    wait "$evcxr_pid" || { evcxr_pid=; tail -n 20 "$evcxr_log" >&2; die "building evcxr_jupyter $EVCXR_VERSION failed (whole log: $evcxr_log)"; }
+    evcxr_pid=
+    tail -n 1 "$evcxr_log"
+  else
+    "$0" evcxr
   fi
-  cp "$tool" .venv/bin/evcxr_jupyter.partial && mv .venv/bin/evcxr_jupyter.partial .venv/bin/evcxr_jupyter
+  cp "$evcxr_tool" .venv/bin/evcxr_jupyter.partial && mv .venv/bin/evcxr_jupyter.partial .venv/bin/evcxr_jupyter
   echo "$EVCXR_VERSION" > .venv/bin/evcxr_jupyter.version
   say "evcxr_jupyter $EVCXR_VERSION in .venv/bin"
 fi

@@ -186,3 +186,23 @@ def pytest_collection_modifyitems(session, config, items):
             text = "".join(text)
         item.cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=text)]
         item.cell.execution_count = 1
+
+
+# Wall time per notebook (kernel start, every cell's setup, call and teardown),
+# printed at the end of the run: the figures issue 17's targets are read from.
+_notebook_seconds = {}
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _notebook_seconds[path] = _notebook_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _notebook_seconds:
+        return
+    terminalreporter.section("wall time per notebook")
+    for path, seconds in sorted(_notebook_seconds.items()):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
+    terminalreporter.write_line(f"{sum(_notebook_seconds.values()):7.1f} s  all notebooks")
