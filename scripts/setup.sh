@@ -139,8 +139,10 @@ if ! has_evcxr .venv/bin/evcxr_jupyter; then
 fi
 ./kernel/install.sh
 if [ ! -d target/evcxr/slot-0/target ]; then
-  say "first build of the notebook kernel's dependencies (tch, gan_tutorial; about 4 minutes, once)"
+  say "first build of the notebook kernel's dependencies (tch, gan_tutorial; about 3 minutes, once)"
+  started=$SECONDS
   .venv/bin/python kernel/gan_kernel.py warm
+  say "the notebook kernel's dependencies built ($((SECONDS - started)) s)"
 fi
 
 # Debian packages the lecture needs: installed when we are root, else named.

@@ -2,11 +2,11 @@
 # `make test`: every test, on a machine in any state (a fresh one included).
 #   1. scripts/setup.sh: the venv with libtorch and the release build (what
 #      the Rust tests need);
-#   2. the Rust tests (`cargo test --release --locked`), while, on a machine
-#      with no copy of evcxr_jupyter yet, its build (about 15 minutes of
-#      compiling on 2 cores) runs beside them: neither needs the other, and
-#      the tests' single-threaded stretches (process start-up, linking, the
-#      CLI tests' waits) leave a core free for it;
+#   2. the Rust tests (`cargo test --release --locked`).
+#   On a machine with no copy of evcxr_jupyter yet, its build (11-15 minutes
+#   of compiling on 2 cores) starts first and runs in the background beside 1
+#   and 2: neither needs it, and pip's downloads, the single-threaded C++
+#   wrapper, linking and the tests' process start-ups leave a core free;
 #   3. scripts/setup.sh kernel: the notebook kernel (waits for that build);
 #   4. the notebook tests (nbval, strict), then the rendered lecture's tests.
 # Each stage says how long it took.
@@ -15,18 +15,18 @@ cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*"; }
 stage() { say "$1 took $(( SECONDS - $2 )) s"; }
 
-t=$SECONDS
-./scripts/setup.sh
-stage "set-up for the Rust tests" "$t"
-
 evcxr_pid=
 if ! ./scripts/setup.sh evcxr-cached >/dev/null 2>&1; then
   mkdir -p build/setup
-  say "building evcxr_jupyter beside the Rust tests (log: build/setup/evcxr_jupyter.log)"
+  say "building evcxr_jupyter in the background, beside the set-up and the Rust tests (log: build/setup/evcxr_jupyter.log)"
   setsid ./scripts/setup.sh evcxr >build/setup/evcxr_jupyter.log 2>&1 &
   evcxr_pid=$!
   trap '[ -n "$evcxr_pid" ] && kill -- -"$evcxr_pid" 2>/dev/null; true' EXIT
 fi
+
+t=$SECONDS
+./scripts/setup.sh
+stage "set-up for the Rust tests" "$t"
 
 t=$SECONDS
 cargo test --release --locked
