@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    source_fingerprint();
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Some(lib) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") else {
         println!("cargo:warning=torch-sys did not report its libtorch lib dir; CUDA may not be linked");
@@ -30,4 +31,37 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
     println!("cargo:rustc-env=GAN_TUTORIAL_LIBTORCH_LIB={}", lib.display());
+}
+
+/// `GAN_TUTORIAL_SOURCE_FINGERPRINT`: FNV-1a over every file under `src/`
+/// (paths and contents, in sorted order), so the GAN cache (`gan/cache.rs`)
+/// never serves a GAN that other code trained. Cargo reruns this whenever a
+/// file under `src/` changes.
+fn source_fingerprint() {
+    println!("cargo:rerun-if-changed=src");
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new("src"), &mut files);
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        feed(f.to_string_lossy().as_bytes());
+        feed(&std::fs::read(f).unwrap_or_default());
+    }
+    println!("cargo:rustc-env=GAN_TUTORIAL_SOURCE_FINGERPRINT={h:016x}");
 }

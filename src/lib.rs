@@ -47,7 +47,7 @@ pub use device::{device, device_name, parse_device, runtime_info, DEVICE_ENV};
 /// `gan_tutorial` only) can name `tch::nn`, `tch::Cuda`, ...
 pub use tch;
 pub use error::{Error, Result};
-pub use gan::{resume_gan, train_gan, GanConfig, GanReport, Variant};
+pub use gan::{resume_gan, train_gan, train_gan_cached, GanConfig, GanReport, Variant};
 pub use vanilla::{train_vanilla_gan, vanilla_config};
 pub use nash::{nash_demo, NashConfig, NashReport};
 pub use adversarial::{attack_study, fgsm_example, AttackStudyConfig, FgsmExampleConfig};
@@ -75,7 +75,7 @@ pub mod prelude {
 
     // 03 · the GAN family: presets, objectives, tips, resume, comparison.
     pub use crate::compare::{compare_over_seeds, compare_runs, plot_runs_losses, plot_runs_metric, plot_runs_samples, Comparison, Judge, RunMetric, SeedComparison, Spread};
-    pub use crate::gan::{resume_gan, train_gan, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
+    pub use crate::gan::{resume_gan, train_gan, train_gan_cached, Conditioning, DNorm, NetArch, Objective, StepOrder, Tips, Variant};
     // The training tricks (issue 15): Salimans et al.'s, ganhacks', as settings of the one trainer.
     pub use crate::gan::{Downsample, FailureChecks, GActivation, GNorm, LossBalance, MinibatchDisc, Tricks, Upsample};
     pub use crate::metrics::{conditional_accuracy, evaluate_gan, evaluate_images, FeatureExtractor, FeatureStats, RealReference, SampleQuality};

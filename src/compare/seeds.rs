@@ -6,7 +6,7 @@
 //! and no spread: a claim about a tip needs several (the taught mode runs 3).
 use super::Judge;
 use crate::error::{Error, Result};
-use crate::gan::{train_gan, GanConfig};
+use crate::gan::GanConfig;
 use serde::{Deserialize, Serialize};
 
 /// Mean, sample standard deviation (n − 1; NaN for one value), min, max, n.
@@ -70,6 +70,9 @@ pub struct SeedComparison {
 /// Trains every config of `configs` once per seed of `seeds` (the config's
 /// own seed replaced) and judges each run; the first config is the baseline
 /// of the paired differences. `progress` is told each run as it starts.
+/// Runs go through the GAN cache ([`crate::gan::train_gan_cached`]): a run
+/// trained before with the very same settings (by this table or by a
+/// notebook cell) is loaded, not trained again.
 pub fn compare_over_seeds(configs: &[GanConfig], seeds: &[u64], judge: &Judge, mut progress: impl FnMut(&str)) -> Result<SeedComparison> {
     if configs.is_empty() {
         return Err(Error::config("configs", "nothing to compare: pass at least one GanConfig (the first is the baseline)"));
@@ -83,7 +86,7 @@ pub fn compare_over_seeds(configs: &[GanConfig], seeds: &[u64], judge: &Judge, m
         let mut runs = Vec::new();
         for &seed in seeds {
             progress(&format!("{} (seed {seed})", config.name));
-            let report = train_gan(&config.clone().with_seed(seed))?;
+            let report = crate::gan::train_gan_cached(&config.clone().with_seed(seed))?;
             let q = judge.evaluate(&report.gan)?;
             (num_generated, num_real) = (q.num_generated, q.num_real);
             let d_losses = &report.history.d_losses;

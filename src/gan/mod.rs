@@ -12,6 +12,7 @@
 //! Figures of a run's history (losses, samples over epochs, the generator
 //! objectives) are in `plot/`, drawn on the canvas floor ([`crate::plot`]).
 pub mod adv_d;
+pub mod cache;
 pub mod checkpoint;
 pub mod config;
 pub mod latent;
@@ -28,6 +29,7 @@ pub mod trainer;
 pub mod tricks;
 
 pub use adv_d::{DAttack, DatSettings, FgsmSettings, StepAt};
+pub use cache::{gan_cache_dir, train_gan_cached, train_gan_cached_in};
 pub use config::{GanConfig, StepOrder, Variant};
 pub use latent::{latent_codes, seeded_latent, LatentDist};
 pub use model::{DOutput, Discriminator, Gan, Generator};
