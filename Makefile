@@ -34,7 +34,7 @@ test:
 	./scripts/test.sh
 
 test-rust: setup
-	$(CARGO) test --release --locked
+	OMP_WAIT_POLICY=passive $(CARGO) test --release --locked
 
 test-notebooks: setup-kernel
 	GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
