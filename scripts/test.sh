@@ -7,8 +7,7 @@
 #   of compiling on 2 cores) starts first and runs in the background beside 1
 #   and 2: neither needs it, and pip's downloads, the single-threaded C++
 #   wrapper, linking and the tests' process start-ups leave a core free;
-#   3. scripts/setup.sh kernel: the notebook kernel (waits for that build;
-#      where evcxr_jupyter was there already, it runs beside the Rust tests);
+#   3. scripts/setup.sh kernel: the notebook kernel (waits for that build);
 #   4. the notebook tests (nbval, strict), then the rendered lecture's tests.
 # Each stage says how long it took.
 set -euo pipefail
@@ -29,19 +28,6 @@ t=$SECONDS
 ./scripts/setup.sh
 stage "set-up for the Rust tests" "$t"
 
-# Where evcxr_jupyter is there already, the kernel's set-up (its warm build,
-# a compile of tch and the crate in the kernel's own target directory) runs
-# beside the Rust tests instead of after them.
-kernel_pid=
-if [ -z "$evcxr_pid" ]; then
-  mkdir -p build/setup
-  say "setting up the notebook kernel in the background, beside the Rust tests (log: build/setup/kernel.log)"
-  kernel_started=$SECONDS
-  setsid ./scripts/setup.sh kernel-only >build/setup/kernel.log 2>&1 &
-  kernel_pid=$!
-  trap '[ -n "$kernel_pid" ] && kill -- -"$kernel_pid" 2>/dev/null; true' EXIT
-fi
-
 # libtorch's OpenMP threads spin while they wait for work by default. cargo
 # test runs tests on parallel threads, each with libtorch's own threads, and
 # here beside a compiler: spinning threads then take the cores from the ones
@@ -60,15 +46,8 @@ if [ -n "$evcxr_pid" ]; then
 fi
 
 t=$SECONDS
-if [ -n "$kernel_pid" ]; then
-  wait "$kernel_pid" || { kernel_pid=; tail -n 30 build/setup/kernel.log >&2; echo "test: the notebook kernel's set-up failed (build/setup/kernel.log)" >&2; exit 1; }
-  kernel_pid=
-  grep -E '^==> the notebook kernel' build/setup/kernel.log || true
-  say "the notebook kernel's set-up ended $(( SECONDS - kernel_started )) s after it started beside the Rust tests"
-else
-  ./scripts/setup.sh kernel
-fi
-stage "the notebook kernel's set-up, after the Rust tests" "$t"
+./scripts/setup.sh kernel
+stage "the notebook kernel's set-up" "$t"
 
 t=$SECONDS
 GAN_TUTORIAL_NOTEBOOK_MODE=quick .venv/bin/pytest
