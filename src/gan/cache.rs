@@ -112,9 +112,12 @@ fn load_entry(entry: &Path, config: &GanConfig, key: &serde_json::Value) -> Resu
         _ => return Ok(None),
     }
     let gan = config.build_gan(config.resolve_device()?);
-    let loaded = checkpoint::load(&entry.join(checkpoint::FILE), config, &gan)?;
-    let expected = config.max_steps.unwrap_or(usize::MAX);
-    if config.max_steps.is_some() && loaded.history.steps() != expected {
+    // A checkpoint that does not load (damaged, or of other settings after all)
+    // or stops short of the asked-for length is a miss: trained again, replaced.
+    let Ok(loaded) = checkpoint::load(&entry.join(checkpoint::FILE), config, &gan) else {
+        return Ok(None);
+    };
+    if config.max_steps.is_some_and(|s| loaded.history.steps() != s) {
         return Ok(None);
     }
     Ok(Some(GanReport { config: config.clone(), history: loaded.history, extras: loaded.extras, warnings: loaded.warnings, gan, state: loaded.state }))
@@ -193,6 +196,11 @@ mod tests {
         assert_eq!(again.history.g_losses, trained.history.g_losses, "retrained: the same seeded numbers");
         let restored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(restored, key_of(&tiny()).unwrap(), "the entry is replaced by the retrained run's");
+        // A damaged checkpoint is a miss too: trained again, not an error.
+        std::fs::write(entry.join(checkpoint::FILE), b"not a checkpoint").unwrap();
+        let third = train_gan_cached_in(&tiny(), dir.path()).unwrap();
+        assert_eq!(third.history.g_losses, trained.history.g_losses);
+        assert!(checkpoint::load(&entry.join(checkpoint::FILE), &tiny(), &third.gan).is_ok(), "the damaged entry was not replaced");
         // A run that records into a directory of its own is refused, by name.
         let mine = GanConfig { record_dir: Some(dir.path().join("mine")), ..tiny() };
         let e = train_gan_cached_in(&mine, dir.path()).unwrap_err().to_string();
