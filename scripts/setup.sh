@@ -78,9 +78,24 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     say "creating .venv with $("$PY" --version)"
     "$PY" -m venv .venv || die "python venv failed: sudo apt-get install python3-venv"
   fi
-  say "installing torch==2.13.0 and friends into .venv (about 3 minutes, ~5 GB, first time only)"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
+  # uv (PyPI's, pinned, into .venv first: seconds) installs the rest: it
+  # downloads in parallel and keeps a machine-wide cache ($XDG_CACHE_HOME/uv,
+  # else ~/.cache/uv) that it hard-links into each new .venv, so a second
+  # clone's 5 GB take about a second. Measured on this 2-core VM: 13 s from
+  # nothing, 1 s from its cache, against pip's 70-90 s every time (pip writes
+  # no cache here). pip stays the fallback (e.g. a proxy whose certificate uv
+  # is not given: SSL_CERT_FILE or UV_NATIVE_TLS=1 tell it).
+  say "installing torch==2.13.0 and friends into .venv (~5 GB: about a minute the first time on a machine, seconds after)"
+  started=$SECONDS
+  if .venv/bin/python -m pip install --quiet "$(grep -E '^uv==' requirements.txt)" \
+      && .venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.txt; then
+    say ".venv installed by uv ($((SECONDS - started)) s)"
+  else
+    say "uv could not install requirements.txt (above); installing with pip instead (about 3 minutes)"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -r requirements.txt
+    say ".venv installed by pip ($((SECONDS - started)) s)"
+  fi
   echo "$want" > "$stamp"
 else
   say ".venv is up to date with requirements.txt"
