@@ -280,8 +280,11 @@ fn fit(
 ) -> Result<Classifier> {
     progress.start(&format!("train {}", config.arch), config.num_epochs);
     let device = x_train.device();
-    tch::manual_seed(config.seed as i64);
-    let model = Classifier::new(config.arch, device);
+    let model = {
+        let _seeded = crate::rng::seeded_section();
+        tch::manual_seed(config.seed as i64);
+        Classifier::new(config.arch, device)
+    };
     let mut opt = Adam::new(&model.vs, AdamConfig { lr: config.lr, ..Default::default() })?;
     let n = x_train.size()[0];
     let index = Tensor::arange(n, (Kind::Int64, device));

@@ -541,6 +541,7 @@ impl GanConfig {
 
     /// Both networks, initialised from the seed.
     pub fn build_gan(&self, device: Device) -> Gan {
+        let _seeded = crate::rng::seeded_section();
         tch::manual_seed(self.seed as i64);
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);

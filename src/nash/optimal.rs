@@ -198,6 +198,7 @@ pub fn train_discriminator(p_data: &Density, p_g: &Density, grid: &Grid, config:
         return Err(Error::config("train_d", format!("steps {}, batch_size {}, hidden {}: all must be at least 1", config.steps, config.batch_size, config.hidden)));
     }
     let _threads = super::SmallNetThreads::new(Device::Cpu);
+    let seeded = crate::rng::seeded_section();
     tch::manual_seed(config.seed as i64);
     let vs = nn::VarStore::new(Device::Cpu);
     let root = vs.root();
@@ -208,6 +209,7 @@ pub fn train_discriminator(p_data: &Density, p_g: &Density, grid: &Grid, config:
         .add(nn::linear(&root / "fc2", h, h, Default::default()))
         .add_fn(|x| x.leaky_relu())
         .add(nn::linear(&root / "fc3", h, 1, Default::default()));
+    drop(seeded);
     let mut opt = Adam::new(&vs, AdamConfig { lr: config.lr, beta1: 0.5, ..Default::default() })?;
     let b = config.batch_size;
     let to_tensor = |pts: Vec<Vec<f64>>| Tensor::from_slice(&pts.concat()).view([pts.len() as i64, dim as i64]).to_kind(Kind::Float);

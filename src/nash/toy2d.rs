@@ -390,8 +390,11 @@ pub fn train_toy_gan(config: &Toy2dConfig) -> Result<Toy2dReport> {
     let started = Instant::now();
     let device = crate::device::device()?;
     let _threads = super::SmallNetThreads::new(device);
-    tch::manual_seed(config.seed as i64);
-    let nets = Nets::new(config.latent_dim, config.hidden, config.pack, device);
+    let nets = {
+        let _seeded = crate::rng::seeded_section();
+        tch::manual_seed(config.seed as i64);
+        Nets::new(config.latent_dim, config.hidden, config.pack, device)
+    };
     let adam = |vs: &nn::VarStore, lr: f64| Adam::new(vs, AdamConfig { lr, beta1: config.beta1, ..Default::default() });
     let (mut opt_g, mut opt_d) = (adam(&nets.g_vs, config.lr_g)?, adam(&nets.d_vs, config.lr_d)?);
     let b = config.batch_size as i64;

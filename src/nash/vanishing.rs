@@ -73,8 +73,11 @@ pub fn vanishing_gradients(config: &VanishingConfig) -> Result<VanishingReport> 
     }
     let device = crate::device::device()?;
     let _threads = super::SmallNetThreads::new(device);
-    tch::manual_seed(config.seed as i64);
-    let nets = Nets::new(config.latent_dim, config.hidden, 1, device);
+    let nets = {
+        let _seeded = crate::rng::seeded_section();
+        tch::manual_seed(config.seed as i64);
+        Nets::new(config.latent_dim, config.hidden, 1, device)
+    };
     let mut opt_d = Adam::new(&nets.d_vs, AdamConfig { lr: config.lr_d, beta1: 0.5, ..Default::default() })?;
     let g_params = nets.g_vs.trainable_variables();
     let b = config.batch_size as i64;
