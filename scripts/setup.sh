@@ -81,8 +81,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   # uv (PyPI's, pinned, into .venv first: seconds) installs the rest: it
   # downloads in parallel and keeps a machine-wide cache ($XDG_CACHE_HOME/uv,
   # else ~/.cache/uv) that it hard-links into each new .venv, so a second
-  # clone's 5 GB take about a second. Measured on this 2-core VM: 13 s from
-  # nothing, 1 s from its cache, against pip's 70-90 s every time (pip writes
+  # clone's 5 GB take seconds. Measured on this 2-core VM: 13-20 s from
+  # nothing, 2 s from its cache, against pip's 70-90 s every time (pip writes
   # no cache here). pip stays the fallback (e.g. a proxy whose certificate uv
   # is not given: SSL_CERT_FILE or UV_NATIVE_TLS=1 tell it).
   say "installing torch==2.13.0 and friends into .venv (~5 GB: about a minute the first time on a machine, seconds after)"

@@ -49,10 +49,11 @@ pub fn permutation(n: usize, seed: u64) -> Vec<i64> {
 /// threads (cargo's parallel tests, a caller's worker threads) cannot
 /// interleave their draws: without it a classifier's or a GAN's initial
 /// weights, and so everything trained from them, depend on what else the
-/// process does at that moment (seen: an integration test's PGD-trained
-/// LeNet off by 17 points of FGSM accuracy when other tests trained beside it).
-/// Not held across training steps; a test that needs a step's own draws
-/// repeated holds [`torch_rng_lock`] as well.
+/// process does at that moment (seen: a CI run where an integration test's
+/// PGD-trained LeNet missed its robustness check while other tests trained
+/// beside it; `tests/seeded_init.rs` shows the difference). Not held across
+/// training steps; a test that needs a step's own draws repeated holds
+/// `torch_rng_lock` (tests only) as well.
 pub(crate) fn seeded_section() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())

@@ -11,13 +11,16 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A stand-in checkout at `dir`: the wrapper (`scripts/ccache/c++` and its
-/// `cc` link), `.venv/bin/ccache` (a link to the project's, when `with_ccache`)
-/// and a header under `.venv/include`, the same in every stand-in.
+/// A stand-in checkout at `dir`: the wrapper (`scripts/ccache/c++`, linked,
+/// and its `cc` link; the wrapper finds its checkout from the path it was
+/// started by), `.venv/bin/ccache` (a link to the project's, when
+/// `with_ccache`) and a header under `.venv/include`, the same in every
+/// stand-in. Links, not copies: an executable written while another test's
+/// thread forks can fail to start ("Text file busy").
 fn checkout(dir: &Path, with_ccache: bool) -> PathBuf {
     let wrappers = dir.join("scripts/ccache");
     fs::create_dir_all(&wrappers).unwrap();
-    fs::copy(root().join("scripts/ccache/c++"), wrappers.join("c++")).unwrap();
+    std::os::unix::fs::symlink(root().join("scripts/ccache/c++"), wrappers.join("c++")).unwrap();
     std::os::unix::fs::symlink("c++", wrappers.join("cc")).unwrap();
     fs::create_dir_all(dir.join(".venv/bin")).unwrap();
     fs::create_dir_all(dir.join(".venv/include")).unwrap();
