@@ -36,6 +36,37 @@ class LeNet(nn.Module):
         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
 
 
+class Conv1InputGrad(torch.autograd.Function):
+    """conv1 (1 -> 6 channels, 5x5, pad 2) with its input gradient computed as
+    the crate computes it (src/classifier/input_grad.rs): one depthwise
+    convolution of the batch folded into channels, then a sum over the six
+    channels, instead of convolution_backward (slow on the CPU for one input
+    channel). Only the input's gradient: attacks need nothing else."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(weight)
+        return F.conv2d(x, weight, bias, padding=2)
+
+    @staticmethod
+    def backward(ctx, g):
+        (weight,) = ctx.saved_tensors
+        n = g.shape[0]
+        flipped = weight.flip(2, 3).repeat(n, 1, 1, 1)
+        gx = F.conv2d(g.reshape(1, n * 6, 28, 28), flipped, padding=2, groups=n * 6).view(n, 6, 28, 28).sum(1, keepdim=True)
+        return gx, None, None
+
+
+class LeNetGroupedConv1Grad(LeNet):
+    """The same LeNet, conv1's input gradient as above: PyTorch with the crate's formulation."""
+
+    def forward(self, x):
+        x = (x - 0.1307) / 0.3081
+        x = F.max_pool2d(F.relu(Conv1InputGrad.apply(x, self.conv1.weight, self.conv1.bias)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
+
+
 def grad_of(model, x, y):
     x = x.detach().requires_grad_(True)
     return torch.autograd.grad(F.cross_entropy(model(x), y), x)[0]
@@ -74,11 +105,20 @@ def main():
     raw = gzip.open(Path(args.data) / "t10k-labels-idx1-ubyte.gz").read()
     y = torch.from_numpy(np.frombuffer(raw[8:], dtype=np.uint8)[: args.n].copy()).long()
     result = {"impl": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "n": args.n, "batch": args.batch}
-    for name, attack in [("fgsm", lambda a, b: fgsm(model, a, b, args.eps)), ("pgd40", lambda a, b: pgd(model, a, b, args.eps, 40))]:
-        attack(x[: args.batch], y[: args.batch])  # warm-up
+    grouped = LeNetGroupedConv1Grad()
+    grouped.load_state_dict(load_file(args.weights))
+    grouped.eval()
+    # "fgsm"/"pgd40": autograd as everyone writes it; "*_grouped": conv1's input gradient as the crate computes it.
+    for name, net, attack in [
+        ("fgsm", model, lambda m, a, b: fgsm(m, a, b, args.eps)),
+        ("pgd40", model, lambda m, a, b: pgd(m, a, b, args.eps, 40)),
+        ("fgsm_grouped", grouped, lambda m, a, b: fgsm(m, a, b, args.eps)),
+        ("pgd40_grouped", grouped, lambda m, a, b: pgd(m, a, b, args.eps, 40)),
+    ]:
+        attack(net, x[: args.batch], y[: args.batch])  # warm-up
         # Only the attack is timed, as on the Rust side; the accuracy check comes after.
         start, cpu0 = time.perf_counter(), time.process_time()
-        advs = [attack(x[s : s + args.batch], y[s : s + args.batch]) for s in range(0, args.n, args.batch)]
+        advs = [attack(net, x[s : s + args.batch], y[s : s + args.batch]) for s in range(0, args.n, args.batch)]
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
         with torch.no_grad():
             correct = sum((model(adv).argmax(1) == y[s : s + args.batch]).sum().item() for adv, s in zip(advs, range(0, args.n, args.batch)))

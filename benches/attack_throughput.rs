@@ -70,6 +70,9 @@ fn main() -> anyhow::Result<()> {
     let mut py_cpu: Vec<Vec<f64>> = vec![Vec::new(); 2];
     let mut py: Vec<Vec<f64>> = vec![Vec::new(); 2];
     let mut py_acc = vec![0.0; 2];
+    // PyTorch with conv1's input gradient computed as the crate computes it (a custom autograd.Function).
+    let mut pyg: Vec<Vec<f64>> = vec![Vec::new(); 2];
+    let mut pyg_cpu: Vec<Vec<f64>> = vec![Vec::new(); 2];
     for _ in 0..rounds {
         for (k, (_, a)) in attacks.iter().enumerate() {
             let _warm_up = perturb_batched(a.as_ref(), &model, &x.narrow(0, 0, batch.min(n)), &y.narrow(0, 0, batch.min(n)), batch, 0)?;
@@ -96,6 +99,9 @@ fn main() -> anyhow::Result<()> {
                 py[k].push(v[name]["images_per_s"].as_f64().unwrap_or(f64::NAN));
                 py_cpu[k].push(v[name]["images_per_cpu_s"].as_f64().unwrap_or(f64::NAN));
                 py_acc[k] = v[name]["robust_accuracy"].as_f64().unwrap_or(f64::NAN);
+                let grouped = format!("{name}_grouped");
+                pyg[k].push(v[&grouped]["images_per_s"].as_f64().unwrap_or(f64::NAN));
+                pyg_cpu[k].push(v[&grouped]["images_per_cpu_s"].as_f64().unwrap_or(f64::NAN));
             }
         }
     }
@@ -124,6 +130,19 @@ fn main() -> anyhow::Result<()> {
             median(rust_cpu[k].clone()) / median(py_cpu[k].clone()),
             fmt(&rust_cpu[k]),
             fmt(&py_cpu[k])
+        );
+    }
+    println!("PyTorch with conv1's input gradient computed as the crate computes it (benches/attack_throughput.py, LeNetGroupedConv1Grad):");
+    for (k, name) in ["FGSM", "PGD-40"].iter().enumerate() {
+        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+        println!(
+            "{:<8} img/s {:>9.1} (rust {:.2}x), per CPU-second {:>9.1} (rust {:.2}x); each round {}",
+            name,
+            median(pyg[k].clone()),
+            median(rust[k].clone()) / median(pyg[k].clone()),
+            median(pyg_cpu[k].clone()),
+            median(rust_cpu[k].clone()) / median(pyg_cpu[k].clone()),
+            fmt(&pyg[k])
         );
     }
     println!("robust accuracy after the attack: FGSM rust {:.3} / python {:.3}; PGD-40 rust {:.3} / python {:.3} (random starts differ)", rust_acc[0], py_acc[0], rust_acc[1], py_acc[1]);

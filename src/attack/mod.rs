@@ -123,8 +123,12 @@ pub(crate) fn check_eps(eps: f64) -> Result<()> {
 
 /// ∇ₓ of the attacker's objective: CE(f(x), y) when untargeted, −CE(f(x), t)
 /// towards targets `t`. Only `x` gets a gradient; the model's parameters are
-/// left untouched. `// [n,1,28,28] -> [n,1,28,28]`
+/// left untouched. A model's own [`Model::input_gradient`] is used where it
+/// has one (the LeNet on the CPU), autograd otherwise. `// [n,1,28,28] -> [n,1,28,28]`
 pub fn objective_grad(model: &dyn Model, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Result<Tensor> {
+    if let Some(g) = model.input_gradient(x, y, targets) {
+        return g;
+    }
     let xg = x.detach().set_requires_grad(true);
     let logits = model.logits(&xg);
     let objective = match targets {

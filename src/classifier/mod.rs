@@ -27,6 +27,7 @@
 //! # Ok(())
 //! # }
 //! ```
+mod input_grad;
 pub mod train;
 
 pub use train::{train_classifier, train_classifier_on, train_classifier_with, ClassifierConfig, ClassifierHistory, TrainDefense, TrainedClassifier};
@@ -251,6 +252,11 @@ impl Classifier {
 impl Model for Classifier {
     fn logits(&self, x: &Tensor) -> Tensor {
         self.head(&self.features_raw(x))
+    }
+    /// The LeNet's hand-written input gradient on the CPU (`src/classifier/input_grad.rs`):
+    /// conv1's input gradient is the slowest kernel of autograd's pass there.
+    fn input_gradient(&self, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<Tensor>> {
+        input_grad::lenet_input_grad(&self.net, x, y, targets)
     }
     fn name(&self) -> String {
         self.label.clone()
