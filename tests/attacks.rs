@@ -121,6 +121,37 @@ fn the_patch_only_touches_its_square_and_beats_a_random_patch() {
     assert!(trained.robust_accuracy < trained.clean_accuracy);
 }
 
+/// The classifier's logits alone, so that attacks and the patch differentiate it with autograd.
+struct ThroughAutograd<'a>(&'a Classifier);
+impl gan_tutorial::classifier::Model for ThroughAutograd<'_> {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        gan_tutorial::classifier::Model::logits(self.0, x)
+    }
+    fn name(&self) -> String {
+        "autograd".into()
+    }
+}
+
+#[test]
+fn the_patch_trained_through_the_hand_written_gradient_is_autograds() {
+    // float64, so that Adam's steps see the same gradients: the LeNet's own input gradient
+    // pulled back through the pasting against autograd through the whole model.
+    let (data, mut model, _, _) = setup(1);
+    model.to_double();
+    let (xp, _) = images_and_labels(&data.train.take(500), Device::Cpu).unwrap();
+    let xp = xp.to_kind(Kind::Double);
+    let cfg = PatchConfig { side: 8, target: 5, steps: 40, ..Default::default() };
+    let fast = train_patch(&model, &xp, &cfg).unwrap();
+    let slow = train_patch(&ThroughAutograd(&model), &xp, &cfg).unwrap();
+    let d = fast.pixels.iter().zip(&slow.pixels).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(d < 1e-5, "patches differ by {d}");
+    assert!((fast.final_loss - slow.final_loss).abs() < 1e-6, "losses {} and {}", fast.final_loss, slow.final_loss);
+    // And training did something: the patch moved from its random start.
+    let start = train_patch(&model, &xp, &PatchConfig { steps: 1, ..cfg }).unwrap();
+    let moved = fast.pixels.iter().zip(&start.pixels).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 0.1, "the patch hardly moved ({moved})");
+}
+
 #[test]
 fn adversarial_training_raises_robust_accuracy_and_transforms_only_hide_gradients() {
     let data = embedded().unwrap();

@@ -126,8 +126,8 @@ pub(crate) fn check_eps(eps: f64) -> Result<()> {
 /// left untouched. A model's own [`Model::input_gradient`] is used where it
 /// has one (the LeNet on the CPU), autograd otherwise. `// [n,1,28,28] -> [n,1,28,28]`
 pub fn objective_grad(model: &dyn Model, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Result<Tensor> {
-    if let Some(g) = model.input_gradient(x, y, targets) {
-        return g;
+    if let Some(r) = model.input_gradient(x, y, targets) {
+        return r.map(|(_objective, g)| g);
     }
     let xg = x.detach().set_requires_grad(true);
     let logits = model.logits(&xg);

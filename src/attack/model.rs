@@ -10,12 +10,12 @@ use tch::{Kind, Tensor};
 /// behind an input transformation ([`crate::defense::Defended`]).
 pub trait Model {
     fn logits(&self, x: &Tensor) -> Tensor;
-    /// ∇ₓ of the attacker's objective (mean cross-entropy towards `y`, or
-    /// its negative towards `targets`), for a model that has a faster way
-    /// than autograd through [`Model::logits`]; `None` (the default) means
-    /// [`crate::attack::objective_grad`] uses autograd. An override must give
-    /// autograd's values up to float rounding.
-    fn input_gradient(&self, _x: &Tensor, _y: &Tensor, _targets: Option<&Tensor>) -> Option<Result<Tensor>> {
+    /// The attacker's objective (mean cross-entropy towards `y`, or its
+    /// negative towards `targets`, a scalar) and its gradient ∇ₓ, for a
+    /// model that has a faster way than autograd through [`Model::logits`];
+    /// `None` (the default) means [`crate::attack::objective_grad`] uses
+    /// autograd. An override must give autograd's values up to float rounding.
+    fn input_gradient(&self, _x: &Tensor, _y: &Tensor, _targets: Option<&Tensor>) -> Option<Result<(Tensor, Tensor)>> {
         None
     }
     /// A short name for tables and legends.

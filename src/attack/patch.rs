@@ -86,10 +86,24 @@ pub fn train_patch(model: &dyn Model, images: &Tensor, config: &PatchConfig) -> 
         let x = images.index_select(0, &Tensor::from_slice(&idx).to_device(images.device()));
         let (row, col) = (rng.below((29 - s) as usize) as i64, rng.below((29 - s) as usize) as i64);
         let (canvas, mask) = placed(&patch, s, row, col);
-        let x_p = &x * (1.0 - &mask) + canvas; // [bs,1,28,28]
-        let loss = model.logits(&x_p).cross_entropy_for_logits(&target);
+        let x_p: Tensor = &x * (1.0 - &mask) + canvas; // [bs,1,28,28]
         opt.zero_grad();
-        loss.backward();
+        // The loss is the mean cross-entropy towards the target. A model with its own input
+        // gradient (the LeNet on the CPU, much faster than autograd through conv1) gives ∇ of it
+        // at x_p; the patch's gradient is then that pulled back through the pasting, one
+        // vector-Jacobian product (and the model's parameters get no gradients they never use).
+        let loss = match model.input_gradient(&x_p.detach(), &target, None) {
+            Some(r) => {
+                let (loss, g) = r?;
+                (&x_p * g).sum(x_p.kind()).backward();
+                loss
+            }
+            None => {
+                let loss = model.logits(&x_p).cross_entropy_for_logits(&target);
+                loss.backward();
+                loss
+            }
+        };
         opt.step();
         tch::no_grad(|| {
             let _ = patch.shallow_clone().clamp_(0.0, 1.0);

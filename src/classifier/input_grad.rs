@@ -26,10 +26,10 @@ use tch::{Device, Tensor};
 
 const POOL: [i64; 2] = [2, 2];
 
-/// ∇ₓ of mean cross-entropy (negated towards `targets`) for the LeNet, on
-/// the CPU. `None` where the hand-written pass does not apply (the MLP, a
+/// Mean cross-entropy towards `y` (negated, towards `targets`) for the
+/// LeNet, on the CPU, and its gradient ∇ₓ: `(objective [], gradient [n,1,28,28])`. `None` where the hand-written pass does not apply (the MLP, a
 /// GPU, a batch that is not `[n, 1, 28, 28]`): the caller uses autograd.
-pub(super) fn lenet_input_grad(net: &Net, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<Tensor>> {
+pub(super) fn lenet_input_grad(net: &Net, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<(Tensor, Tensor)>> {
     let Net::LeNet { conv1, conv2, fc1, fc2, fc3 } = net else { return None };
     let size = x.size();
     if x.device() != Device::Cpu || size.len() != 4 || size[1..] != [1, 28, 28] || size[0] == 0 {
@@ -58,7 +58,9 @@ pub(super) fn lenet_input_grad(net: &Net, x: &Tensor, y: &Tensor, targets: Optio
             return Some(Err(Error::Shape(format!("labels span {lo}..={hi}: the classifiers' labels are digits 0..=9"))));
         }
         let onehot = labels.one_hot(10).to_kind(logits.kind());
-        let g = (logits.softmax(-1, logits.kind()) - onehot) * (sign / n as f64); // [n,10]
+        let log_p = logits.log_softmax(-1, logits.kind());
+        let objective = (&log_p * &onehot).sum(logits.kind()) * (-sign / n as f64); // []
+        let g = (log_p.exp() - onehot) * (sign / n as f64); // [n,10]
 
         let g = h2.threshold_backward(&g.mm(&fc3.ws), 0.0); // [n,84]
         let g = h1.threshold_backward(&g.mm(&fc2.ws), 0.0); // [n,120]
@@ -73,7 +75,7 @@ pub(super) fn lenet_input_grad(net: &Net, x: &Tensor, y: &Tensor, targets: Optio
         let flipped = conv1.ws.flip([2, 3]).repeat([n, 1, 1, 1]); // [n·6,1,5,5]
         let g = g.reshape([1, n * 6, 28, 28]).conv2d(&flipped, None::<Tensor>, [1, 1], [2, 2], [1, 1], n * 6);
         let g = g.view([n, 6, 28, 28]).sum_dim_intlist(1, true, g.kind()); // [n,1,28,28]
-        Some(Ok(g / MNIST_STD))
+        Some(Ok((objective, g / MNIST_STD)))
     })
 }
 
@@ -109,7 +111,11 @@ mod tests {
             let y = Tensor::randint(10, [17], (Kind::Int64, Device::Cpu));
             let t = (&y + 3).remainder(10);
             for targets in [None, Some(&t)] {
-                let fast = model.input_gradient(&x, &y, targets).expect("LeNet on the CPU has a hand-written gradient").unwrap();
+                let (objective, fast) = model.input_gradient(&x, &y, targets).expect("LeNet on the CPU has a hand-written gradient").unwrap();
+                let ce = model.logits(&x).f_cross_entropy_loss::<Tensor>(targets.unwrap_or(&y), None, tch::Reduction::Mean, -100, 0.0).unwrap();
+                let want = if targets.is_some() { -ce } else { ce };
+                let d = (&objective - &want).abs().double_value(&[]);
+                assert!(d <= tol * want.abs().double_value(&[]).max(1.0), "{kind:?}: objective {objective} against cross-entropy {want}");
                 let slow = objective_grad(&ThroughAutograd(&model), &x, &y, targets).unwrap();
                 assert_eq!(fast.size(), slow.size());
                 assert_eq!(fast.kind(), kind);

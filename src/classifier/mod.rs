@@ -255,7 +255,7 @@ impl Model for Classifier {
     }
     /// The LeNet's hand-written input gradient on the CPU (`src/classifier/input_grad.rs`):
     /// conv1's input gradient is the slowest kernel of autograd's pass there.
-    fn input_gradient(&self, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<Tensor>> {
+    fn input_gradient(&self, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<(Tensor, Tensor)>> {
         input_grad::lenet_input_grad(&self.net, x, y, targets)
     }
     fn name(&self) -> String {
