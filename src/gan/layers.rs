@@ -120,6 +120,28 @@ mod tests {
     }
 
     #[test]
+    fn masks_are_the_streams_draws_low_half_first() {
+        // The masks a run draws are part of its reproducibility: each u64 of the stream gives
+        // two elements, low 32 bits first, kept where the draw is >= p·2³² (an odd count drops
+        // the last half). Written out here the plain way, against the layer's loop.
+        for (p, seed, shape) in [(0.5, 4u64, [3i64, 7]), (0.3, 9, [2, 8]), (0.9, 1, [1, 1])] {
+            let d = Dropout::with_seed(p, seed);
+            let got = Vec::<f32>::try_from(d.forward_t(&Tensor::ones(shape, (Kind::Float, Device::Cpu)), true).view([-1])).unwrap();
+            let mut rng = SplitMix64::new(seed);
+            let threshold = (p * 4294967296.0) as u64;
+            let mut want = Vec::new();
+            while want.len() < got.len() {
+                let r = rng.next_u64();
+                for half in [r & 0xFFFF_FFFF, r >> 32] {
+                    want.push(if half >= threshold { (1.0 / (1.0 - p)) as f32 } else { 0.0 });
+                }
+            }
+            want.truncate(got.len());
+            assert_eq!(got, want, "p {p}, seed {seed}");
+        }
+    }
+
+    #[test]
     fn gradient_flows_through_kept_units_only() {
         let d = Dropout::with_seed(0.5, 2);
         let x = Tensor::ones([4, 8], (Kind::Float, Device::Cpu)).set_requires_grad(true);
