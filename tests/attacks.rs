@@ -153,6 +153,35 @@ fn the_patch_trained_through_the_hand_written_gradient_is_autograds() {
 }
 
 #[test]
+fn a_defended_lenets_gradient_is_autograds_through_the_transform() {
+    use gan_tutorial::attack::objective_grad;
+    let (data, mut model, _, _) = setup(1);
+    let (x, y) = images_and_labels(&data.test.take(12), Device::Cpu).unwrap();
+    let t = (&y + 4).remainder(10);
+    for kind in [Kind::Float, Kind::Double] {
+        if kind == Kind::Double {
+            model.to_double();
+        }
+        let x = x.to_kind(kind);
+        for transform in [InputTransform::GaussianBlur { sigma: 1.0 }, InputTransform::GaussianBlur { sigma: 0.7 }, InputTransform::Resize { side: 14 }] {
+            let fast = Defended { model: &model, transform };
+            let slow = Defended { model: &ThroughAutograd(&model), transform };
+            for targets in [None, Some(&t)] {
+                let (_, g_fast) = gan_tutorial::classifier::Model::input_gradient(&fast, &x, &y, targets).expect("the LeNet has its own gradient").unwrap();
+                let g_slow = objective_grad(&slow, &x, &y, targets).unwrap();
+                let scale = g_slow.abs().max().double_value(&[]);
+                let d = (&g_fast - &g_slow).abs().max().double_value(&[]);
+                let tol = if kind == Kind::Double { 1e-12 } else { 1e-5 };
+                assert!(scale > 1e-8 && d <= tol * scale, "{kind:?} {transform:?}: differs from autograd by {d} (scale {scale})");
+            }
+        }
+    }
+    // A model without its own gradient behind a transform: autograd, as before.
+    let plain = Defended { model: &ThroughAutograd(&model), transform: InputTransform::Resize { side: 14 } };
+    assert!(gan_tutorial::classifier::Model::input_gradient(&plain, &x.to_kind(Kind::Double), &y, None).is_none());
+}
+
+#[test]
 fn adversarial_training_raises_robust_accuracy_and_transforms_only_hide_gradients() {
     let data = embedded().unwrap();
     let (x, y) = images_and_labels(&data.test.take(300), Device::Cpu).unwrap();
