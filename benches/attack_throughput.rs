@@ -38,6 +38,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() { f64::NAN } else if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 }
 }
 
+/// One row per attack: the medians of `rust` and `other` (images/s, one value per round), their ratio, and every round.
+fn print_rows(rust: &[Vec<f64>], other: &[Vec<f64>]) {
+    let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    for (k, name) in ["FGSM", "PGD-40"].iter().enumerate() {
+        let (r, o) = (median(rust[k].clone()), median(other[k].clone()));
+        println!("{:<8} {:>14.1} {:>14.1} {:>8.2}x {:>22} {:>22}", name, r, o, r / o, fmt(&rust[k]), fmt(&other[k]));
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: i64 = arg(&args, "--n").unwrap_or(500);
@@ -107,44 +116,12 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     println!("{:<8} {:>14} {:>14} {:>9} {:>22} {:>22}", "attack", "rust img/s", "python img/s", "ratio", "rust (each round)", "python (each round)");
-    for (k, name) in ["FGSM", "PGD-40"].iter().enumerate() {
-        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
-        println!(
-            "{:<8} {:>14.1} {:>14.1} {:>8.2}x {:>22} {:>22}",
-            name,
-            median(rust[k].clone()),
-            median(py[k].clone()),
-            median(rust[k].clone()) / median(py[k].clone()),
-            fmt(&rust[k]),
-            fmt(&py[k])
-        );
-    }
+    print_rows(&rust, &py);
     println!("per CPU-second (process CPU time, all threads; spin-waiting OpenMP workers count, so compare at --threads 1 on a loaded machine):");
-    for (k, name) in ["FGSM", "PGD-40"].iter().enumerate() {
-        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
-        println!(
-            "{:<8} {:>14.1} {:>14.1} {:>8.2}x {:>22} {:>22}",
-            name,
-            median(rust_cpu[k].clone()),
-            median(py_cpu[k].clone()),
-            median(rust_cpu[k].clone()) / median(py_cpu[k].clone()),
-            fmt(&rust_cpu[k]),
-            fmt(&py_cpu[k])
-        );
-    }
-    println!("PyTorch with conv1's input gradient computed as the crate computes it (benches/attack_throughput.py, LeNetGroupedConv1Grad):");
-    for (k, name) in ["FGSM", "PGD-40"].iter().enumerate() {
-        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
-        println!(
-            "{:<8} img/s {:>9.1} (rust {:.2}x), per CPU-second {:>9.1} (rust {:.2}x); each round {}",
-            name,
-            median(pyg[k].clone()),
-            median(rust[k].clone()) / median(pyg[k].clone()),
-            median(pyg_cpu[k].clone()),
-            median(rust_cpu[k].clone()) / median(pyg_cpu[k].clone()),
-            fmt(&pyg[k])
-        );
-    }
+    print_rows(&rust_cpu, &py_cpu);
+    println!("against PyTorch with conv1's input gradient computed as the crate computes it (benches/attack_throughput.py, LeNetGroupedConv1Grad), wall clock, then per CPU-second:");
+    print_rows(&rust, &pyg);
+    print_rows(&rust_cpu, &pyg_cpu);
     println!("robust accuracy after the attack: FGSM rust {:.3} / python {:.3}; PGD-40 rust {:.3} / python {:.3} (random starts differ)", rust_acc[0], py_acc[0], rust_acc[1], py_acc[1]);
     Ok(())
 }

@@ -27,8 +27,9 @@ use tch::{Device, Tensor};
 const POOL: [i64; 2] = [2, 2];
 
 /// Mean cross-entropy towards `y` (negated, towards `targets`) for the
-/// LeNet, on the CPU, and its gradient ∇ₓ: `(objective [], gradient [n,1,28,28])`. `None` where the hand-written pass does not apply (the MLP, a
-/// GPU, a batch that is not `[n, 1, 28, 28]`): the caller uses autograd.
+/// LeNet, on the CPU, and its gradient ∇ₓ: `(objective [], gradient
+/// [n,1,28,28])`. `None` where the hand-written pass does not apply (the
+/// MLP, a GPU, a batch that is not `[n, 1, 28, 28]`): the caller uses autograd.
 pub(super) fn lenet_input_grad(net: &Net, x: &Tensor, y: &Tensor, targets: Option<&Tensor>) -> Option<Result<(Tensor, Tensor)>> {
     let Net::LeNet { conv1, conv2, fc1, fc2, fc3 } = net else { return None };
     let size = x.size();
